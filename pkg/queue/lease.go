@@ -1,0 +1,199 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// maxBlock bounds one blocking wait, so that a cancelled context is noticed
+// promptly even though Redis' blocking commands do not watch it.
+const maxBlock = time.Second
+
+// Lease takes up to n items off the queue for this session, each leased for
+// lease. When the queue is empty it waits up to wait for items to arrive
+// (without polling Redis) and returns no items if none came.
+func (q *Queue) Lease(ctx context.Context, n int, lease, wait time.Duration) ([]Item, error) {
+	if n < 1 {
+		n = 1
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		items, err := q.leaseNow(ctx, n, lease)
+		if err != nil || len(items) > 0 {
+			return items, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil
+		}
+		if err := q.awaitItems(ctx, min(left, maxBlock)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// awaitItems blocks until the queue is not empty or timeout passes. BLMOVE
+// from the right end back onto the right end leaves the list exactly as it
+// was, so nothing is taken: the lease itself happens atomically afterwards.
+func (q *Queue) awaitItems(ctx context.Context, timeout time.Duration) error {
+	// go-redis rounds blocking timeouts to whole seconds; Redis takes fractions.
+	secs := strconv.FormatFloat(max(timeout.Seconds(), 0.01), 'f', 3, 64)
+	err := q.rdb.Do(ctx, "BLMOVE", q.name, q.name, "RIGHT", "RIGHT", secs).Err()
+	if errors.Is(err, redis.Nil) {
+		return ctx.Err()
+	}
+	return q.explain(err)
+}
+
+func (q *Queue) leaseNow(ctx context.Context, n int, lease time.Duration) ([]Item, error) {
+	keys := []string{q.name, q.processingKey(), q.holdersKey(), q.workersKey()}
+	vals, err := leaseScript.Run(ctx, q.rdb, keys, q.session, n, lease.Milliseconds()).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("lease from queue %q: %w", q.name, q.explain(err))
+	}
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	items := make([]Item, len(vals))
+	pipe := q.rdb.Pipeline()
+	for i, v := range vals {
+		items[i] = q.item(v)
+		// rediswq.py's lease key, for compatibility with anything that reads
+		// it; our own reclaim already sees the item as held via Q:holders.
+		pipe.Set(ctx, items[i].leaseKey, q.session, lease)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return items, fmt.Errorf("set leases in queue %q: %w", q.name, err)
+	}
+	return items, nil
+}
+
+// Complete marks items done. It returns how many were still this session's
+// (or nobody's); an item whose lease was lost and taken over by another
+// worker is left to that worker.
+func (q *Queue) Complete(ctx context.Context, items ...Item) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	keys := make([]string, 0, 6+len(items))
+	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.unleasedKey(), q.attemptsKey(), q.statsKey())
+	args := make([]any, 0, 1+len(items))
+	args = append(args, q.session)
+	for _, it := range items {
+		keys = append(keys, it.leaseKey)
+		args = append(args, it.Value)
+	}
+	n, err := completeScript.Run(ctx, q.rdb, keys, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("complete items of queue %q: %w", q.name, q.explain(err))
+	}
+	return n, nil
+}
+
+// FailOutcome says what became of a failed item.
+type FailOutcome string
+
+const (
+	// Retried items went back to the end of the queue.
+	Retried FailOutcome = "retry"
+	// DeadLettered items failed too often and moved to the failed list.
+	DeadLettered FailOutcome = "dead"
+	// Lost items were no longer this session's: their lease had passed to another worker.
+	Lost FailOutcome = "lost"
+)
+
+// Fail records a failed attempt at item. Once it has failed maxAttempts
+// times it is moved to the dead-letter list, else it is queued again behind
+// the pending items. reason is kept as the item's last error.
+func (q *Queue) Fail(ctx context.Context, item Item, maxAttempts int, reason string) (FailOutcome, error) {
+	if maxAttempts < 1 {
+		maxAttempts = 1
+	}
+	const maxReason = 4096
+	if len(reason) > maxReason {
+		reason = reason[:maxReason]
+	}
+	keys := []string{q.name, q.processingKey(), q.failedKey(), q.holdersKey(), q.attemptsKey(), q.statsKey(), q.errorsKey(), item.leaseKey}
+	out, err := failScript.Run(ctx, q.rdb, keys, q.session, item.Value, maxAttempts, reason).Text()
+	if err != nil {
+		return "", fmt.Errorf("fail item of queue %q: %w", q.name, q.explain(err))
+	}
+	return FailOutcome(out), nil
+}
+
+// Release gives items back to the queue at once, to be taken next, without
+// counting an attempt: for a worker that is shutting down.
+func (q *Queue) Release(ctx context.Context, items ...Item) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	keys := []string{q.name, q.processingKey(), q.holdersKey()}
+	args := []any{q.session}
+	for _, it := range items {
+		keys = append(keys, it.leaseKey)
+		args = append(args, it.Value)
+	}
+	n, err := releaseScript.Run(ctx, q.rdb, keys, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("release items of queue %q: %w", q.name, q.explain(err))
+	}
+	return n, nil
+}
+
+// Extend renews the leases of items for another lease, and this session's
+// liveness. It reports, per item, whether it is still this session's.
+func (q *Queue) Extend(ctx context.Context, lease time.Duration, items ...Item) ([]bool, error) {
+	keys := []string{q.holdersKey(), q.workersKey()}
+	args := []any{q.session, lease.Milliseconds()}
+	for _, it := range items {
+		keys = append(keys, it.leaseKey)
+		args = append(args, it.Value)
+	}
+	vals, err := extendScript.Run(ctx, q.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return nil, fmt.Errorf("extend leases in queue %q: %w", q.name, q.explain(err))
+	}
+	held := make([]bool, len(vals))
+	for i, v := range vals {
+		held[i] = v == 1
+	}
+	return held, nil
+}
+
+// maxReclaimScan bounds how much of the processing list one Reclaim looks at;
+// the list holds what workers are busy with, so it is rarely near this.
+const maxReclaimScan = 10000
+
+// Reclaim returns to the queue the items whose workers are gone: no lease key
+// and no live leasing worker, observed so for at least grace across calls.
+// The first call that sees such an item only marks it; call Reclaim again
+// after grace has passed. Reclaimed items are taken next.
+func (q *Queue) Reclaim(ctx context.Context, grace time.Duration) (int, error) {
+	// The oldest leases are at the right end.
+	vals, err := q.rdb.LRange(ctx, q.processingKey(), -maxReclaimScan, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("reclaim in queue %q: %w", q.name, q.explain(err))
+	}
+	whole := "1"
+	if len(vals) == maxReclaimScan {
+		whole = "0"
+	}
+	keys := make([]string, 0, 6+len(vals))
+	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.workersKey(), q.unleasedKey(), q.statsKey())
+	args := make([]any, 0, 2+len(vals))
+	args = append(args, grace.Milliseconds(), whole)
+	for _, v := range vals {
+		keys = append(keys, q.LeaseKey([]byte(v)))
+		args = append(args, v)
+	}
+	n, err := reclaimScript.Run(ctx, q.rdb, keys, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("reclaim in queue %q: %w", q.name, q.explain(err))
+	}
+	return n, nil
+}

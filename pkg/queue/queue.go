@@ -1,0 +1,131 @@
+// Package queue implements the Redis work-queue protocol of the Kubernetes
+// docs' rediswq.py, key for key, plus what that client leaves as TODOs:
+// atomic batched leases, lease renewal, retries with a dead-letter list,
+// reclaiming the items of dead workers, guarded seeding, statistics and
+// deletion. It knows nothing of Kubernetes.
+//
+// Keys of a queue Q (the first three are rediswq.py's own):
+//
+//	Q                          list of pending items; workers pop from the right
+//	Q:processing               list of leased items (RPOPLPUSH from Q)
+//	Q:leased_by_session:<h>    the lease: session id with a TTL, h = sha224 hex of the item
+//	Q:holders                  hash item -> session, for items leased through this package
+//	Q:workers                  sorted set session -> liveness deadline (unix ms)
+//	Q:unleased                 hash item -> when reclaim first saw it without a lease
+//	Q:attempts, Q:errors       hashes item -> failed attempts, last error
+//	Q:failed                   list of dead-lettered items
+//	Q:stats                    hash of counters: seeded, completed, retried, deadlettered, reclaimed
+//	Q:seed:<token>             progress of one seeding run, so a broken connection can be accounted for
+//
+// Guarantees: an item is never lost (it is always in exactly one of Q,
+// Q:processing, Q:failed, or done); delivery is at least once. Reclaim never
+// takes an item whose lease key exists or whose leasing worker still
+// heartbeats; an item with neither is reclaimed only after reclaim has seen it
+// so for at least the grace period.
+package queue
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	//go:embed lua/seed.lua
+	seedLua string
+	//go:embed lua/lease.lua
+	leaseLua string
+	//go:embed lua/complete.lua
+	completeLua string
+	//go:embed lua/fail.lua
+	failLua string
+	//go:embed lua/release.lua
+	releaseLua string
+	//go:embed lua/extend.lua
+	extendLua string
+	//go:embed lua/reclaim.lua
+	reclaimLua string
+
+	seedScript     = redis.NewScript(seedLua)
+	leaseScript    = redis.NewScript(leaseLua)
+	completeScript = redis.NewScript(completeLua)
+	failScript     = redis.NewScript(failLua)
+	releaseScript  = redis.NewScript(releaseLua)
+	extendScript   = redis.NewScript(extendLua)
+	reclaimScript  = redis.NewScript(reclaimLua)
+)
+
+// DefaultLease is how long a lease lasts unless renewed.
+const DefaultLease = 60 * time.Second
+
+// Queue is one named queue in one Redis, seen by one session (worker).
+type Queue struct {
+	rdb     redis.UniversalClient
+	name    string
+	session string
+}
+
+// New returns the queue called name. Each Queue gets its own session id, as
+// each rediswq.RedisWQ does.
+func New(rdb redis.UniversalClient, name string) *Queue {
+	return &Queue{rdb: rdb, name: name, session: uuid.NewString()}
+}
+
+// Name is the queue's name, which is also the key of its pending list.
+func (q *Queue) Name() string { return q.name }
+
+// Session is this worker's session id, the value of its lease keys.
+func (q *Queue) Session() string { return q.session }
+
+func (q *Queue) processingKey() string { return q.name + ":processing" }
+func (q *Queue) failedKey() string     { return q.name + ":failed" }
+func (q *Queue) statsKey() string      { return q.name + ":stats" }
+func (q *Queue) holdersKey() string    { return q.name + ":holders" }
+func (q *Queue) workersKey() string    { return q.name + ":workers" }
+func (q *Queue) unleasedKey() string   { return q.name + ":unleased" }
+func (q *Queue) attemptsKey() string   { return q.name + ":attempts" }
+func (q *Queue) errorsKey() string     { return q.name + ":errors" }
+func (q *Queue) leasePrefix() string   { return q.name + ":leased_by_session:" }
+
+// LeaseKey is the key rediswq.py uses for the lease of item.
+func (q *Queue) LeaseKey(item []byte) string {
+	sum := sha256.Sum224(item)
+	return q.leasePrefix() + hex.EncodeToString(sum[:])
+}
+
+// Item is a leased item.
+type Item struct {
+	Value    []byte
+	leaseKey string
+}
+
+func (q *Queue) item(v string) Item {
+	b := []byte(v)
+	return Item{Value: b, leaseKey: q.LeaseKey(b)}
+}
+
+// ErrDrained is returned when seeding a queue that has run empty after being
+// worked on: workers that found it empty may be exiting, so new items could
+// be stranded.
+var ErrDrained = errors.New("queue has drained")
+
+// ErrWrongType is returned when one of the queue's keys holds another type.
+var ErrWrongType = errors.New("wrong type")
+
+// explain turns Redis' replies into errors that name the queue.
+func (q *Queue) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+		return fmt.Errorf("%w: a key of queue %q is not a list (is %q really a work queue?): %v", ErrWrongType, q.name, q.name, err)
+	}
+	return err
+}

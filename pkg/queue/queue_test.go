@@ -1,0 +1,644 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/internal/redistest"
+)
+
+// serverAddr is the one redis-server of this package's tests; each test
+// uses queues of its own names.
+var serverAddr string
+
+func TestMain(m *testing.M) { redistest.Main(m, &serverAddr) }
+
+func testClient(t testing.TB) *redis.Client {
+	t.Helper()
+	if serverAddr == "" {
+		t.Skip("redis-server not installed")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: serverAddr, PoolSize: 64})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+var queueSeq atomic.Int64
+
+func newQueue(t testing.TB, rdb *redis.Client) *Queue {
+	name := fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
+	return New(rdb, name)
+}
+
+func seed(t testing.TB, q *Queue, items ...string) {
+	t.Helper()
+	ctx := context.Background()
+	s := q.NewSeeder(SeedOptions{BatchSize: 7})
+	for _, it := range items {
+		if err := s.Add(ctx, []byte(it)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Pushed() != int64(len(items)) {
+		t.Fatalf("pushed %d, want %d", s.Pushed(), len(items))
+	}
+}
+
+func items(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("item-%06d", i)
+	}
+	return out
+}
+
+func values(its []Item) []string {
+	out := make([]string, len(its))
+	for i, it := range its {
+		out[i] = string(it.Value)
+	}
+	return out
+}
+
+func mustStats(t *testing.T, q *Queue) *Stats {
+	t.Helper()
+	s, err := q.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSeedIsFIFOForDocsWorkers(t *testing.T) {
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	want := items(20) // several batches of 7
+	seed(t, q, want...)
+	// A docs worker: BRPOPLPUSH from the right end.
+	var got []string
+	for range want {
+		v, err := rdb.BRPopLPush(context.Background(), q.Name(), q.processingKey(), time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("docs worker took %v, want %v", got, want)
+	}
+}
+
+func TestLeaseTakesABatchAtomicallyWithLeaseKeys(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	seed(t, q, "a", "b", "c", "d")
+	its, err := q.Lease(ctx, 3, 30*time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(values(its), ","); got != "a,b,c" {
+		t.Fatalf("leased %s, want a,b,c", got)
+	}
+	for _, it := range its {
+		owner, err := rdb.Get(ctx, q.LeaseKey(it.Value)).Result()
+		if err != nil || owner != q.Session() {
+			t.Fatalf("lease key of %s = %q, %v; want session %s", it.Value, owner, err, q.Session())
+		}
+		ttl := rdb.PTTL(ctx, q.LeaseKey(it.Value)).Val()
+		if ttl <= 0 || ttl > 30*time.Second {
+			t.Fatalf("lease TTL %v, want (0, 30s]", ttl)
+		}
+	}
+	st := mustStats(t, q)
+	if st.Pending != 1 || st.Processing != 3 || st.Leased != 3 || st.Workers != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	// The docs' key for "apple" is sha224("apple").
+	if k := q.LeaseKey([]byte("apple")); k != q.Name()+":leased_by_session:b7bbfdf1a1012999b3c466fdeb906a629caa5e3e022428d1eb702281" {
+		t.Fatalf("lease key %s", k)
+	}
+}
+
+func TestLeaseWaitsForItemsWithoutPolling(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+
+	// Commands sent by clients (scripts' inner calls are counted apart).
+	calls := func() int64 {
+		var n int64
+		for _, line := range strings.Split(rdb.Info(ctx, "commandstats").Val(), "\n") {
+			if strings.HasPrefix(line, "cmdstat_evalsha:") || strings.HasPrefix(line, "cmdstat_blmove:") {
+				var c int64
+				if i := strings.Index(line, "calls="); i >= 0 {
+					fmt.Sscanf(line[i+len("calls="):], "%d", &c)
+				}
+				n += c
+			}
+		}
+		return n
+	}
+	before := calls()
+	start := time.Now()
+	its, err := q.Lease(ctx, 1, time.Minute, 1500*time.Millisecond)
+	if err != nil || len(its) != 0 {
+		t.Fatalf("lease on an empty queue = %v, %v", its, err)
+	}
+	if waited := time.Since(start); waited < 1500*time.Millisecond {
+		t.Fatalf("returned after %v, before the wait was over", waited)
+	}
+	// A 1.5 s wait is a few blocking calls, not a spin.
+	if n := calls() - before; n > 8 {
+		t.Fatalf("waiting 1.5s cost %d Redis calls", n)
+	}
+
+	got := make(chan []Item, 1)
+	go func() {
+		its, _ := q.Lease(ctx, 1, time.Minute, 10*time.Second)
+		got <- its
+	}()
+	seed(t, q, "late")
+	select {
+	case its := <-got:
+		if len(its) != 1 || string(its[0].Value) != "late" {
+			t.Fatalf("leased %v", values(its))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiting lease did not get the item pushed while it waited")
+	}
+}
+
+func TestManyWorkersCompleteEachItemExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	name := newQueue(t, rdb).Name()
+	want := items(5000)
+	seed(t, New(rdb, name), want...)
+
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := New(rdb, name)
+			for {
+				its, err := q.Lease(ctx, 1+w%4, time.Minute, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(its) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, it := range its {
+					seen[string(it.Value)]++
+				}
+				mu.Unlock()
+				if n, err := q.Complete(ctx, its...); err != nil || n != len(its) {
+					t.Errorf("complete = %d, %v; want %d", n, err, len(its))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, it := range want {
+		if seen[it] != 1 {
+			t.Fatalf("item %s processed %d times", it, seen[it])
+		}
+	}
+	st := mustStats(t, New(rdb, name))
+	if st.Pending != 0 || st.Processing != 0 || st.Done != 5000 || st.Completed != 5000 {
+		t.Fatalf("stats after draining: %+v", st)
+	}
+	if n, _ := rdb.Exists(ctx, name+":holders").Result(); n != 0 {
+		t.Fatalf("holders left behind")
+	}
+}
+
+// Crashed workers lease and vanish. After their leases lapse, reclaim gives
+// every item back and live workers finish them all; an item whose worker
+// keeps heartbeating is never taken, however long it takes.
+func TestReclaimReturnsItemsOfCrashedWorkersOnly(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	name := newQueue(t, rdb).Name()
+	want := items(50)
+	seed(t, New(rdb, name), want...)
+
+	const lease = 300 * time.Millisecond
+	slow := New(rdb, name)
+	slowItems, err := slow.Lease(ctx, 1, lease, 0)
+	if err != nil || len(slowItems) != 1 {
+		t.Fatal(err)
+	}
+	var crashed []string
+	for i := 0; i < 5; i++ {
+		its, err := New(rdb, name).Lease(ctx, 3, lease, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crashed = append(crashed, values(its)...)
+	}
+	// A docs worker that died between BRPOPLPUSH and SETEX: no lease at all.
+	v, err := rdb.RPopLPush(ctx, name, name+":processing").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed = append(crashed, v)
+
+	reclaimer := New(rdb, name)
+	deadline := time.Now().Add(20 * time.Second)
+	var reclaimed int
+	for reclaimed < len(crashed) {
+		if time.Now().After(deadline) {
+			t.Fatalf("reclaimed %d of %d items of crashed workers", reclaimed, len(crashed))
+		}
+		if held, err := slow.Extend(ctx, lease, slowItems...); err != nil || !held[0] {
+			t.Fatalf("the slow worker lost its item: %v %v", held, err)
+		}
+		n, err := reclaimer.Reclaim(ctx, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reclaimed += n
+		if reclaimed < len(crashed) {
+			// Let the crashed leases lapse; the condition is re-checked, not assumed.
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if reclaimed != len(crashed) {
+		t.Fatalf("reclaimed %d, want %d", reclaimed, len(crashed))
+	}
+	// Reclaimed items are taken next, before the never-leased ones.
+	next, _ := reclaimer.Lease(ctx, 1, time.Minute, 0)
+	if !slices.Contains(crashed, string(next[0].Value)) {
+		t.Fatalf("took %s next, want one of the reclaimed items", next[0].Value)
+	}
+	reclaimer.Complete(ctx, next...)
+	// Live workers drain the rest; the slow item is still the slow worker's.
+	for {
+		its, err := reclaimer.Lease(ctx, 10, time.Minute, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(its) == 0 {
+			break
+		}
+		if slices.Contains(values(its), string(slowItems[0].Value)) {
+			t.Fatal("the heartbeating worker's item was handed out again")
+		}
+		reclaimer.Complete(ctx, its...)
+	}
+	if n, err := slow.Complete(ctx, slowItems...); n != 1 || err != nil {
+		t.Fatalf("slow worker's complete = %d, %v", n, err)
+	}
+	st := mustStats(t, reclaimer)
+	if st.Done != int64(len(want)) || st.Pending+st.Processing != 0 || st.Reclaimed != int64(len(crashed)) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestReclaimSparesDocsWorkerBetweenPopAndLease(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	seed(t, q, "x")
+	// BRPOPLPUSH done, SETEX not yet.
+	if err := rdb.RPopLPush(ctx, q.Name(), q.processingKey()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if n, err := q.Reclaim(ctx, time.Hour); err != nil || n != 0 {
+			t.Fatalf("reclaim within the grace = %d, %v", n, err)
+		}
+	}
+	// The docs worker sets its lease; it is never reclaimed while it lasts.
+	rdb.SetEx(ctx, q.LeaseKey([]byte("x")), "docs-session", time.Minute)
+	if n, err := q.Reclaim(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("reclaim of a leased item = %d, %v", n, err)
+	}
+	if st := mustStats(t, q); st.Leased != 1 || st.Expired != 0 || st.Workers != 1 {
+		t.Fatalf("a docs worker's lease: stats %+v", st)
+	}
+}
+
+func TestFailRetriesThenDeadLetters(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	seed(t, q, "bad", "good")
+	lease := func() Item {
+		its, err := q.Lease(ctx, 1, time.Minute, 0)
+		if err != nil || len(its) != 1 {
+			t.Fatalf("lease: %v %v", its, err)
+		}
+		return its[0]
+	}
+	bad := lease()
+	if out, err := q.Fail(ctx, bad, 2, "exit status 1"); err != nil || out != Retried {
+		t.Fatalf("first failure: %v %v", out, err)
+	}
+	// Retried items go behind what was pending.
+	if it := lease(); string(it.Value) != "good" {
+		t.Fatalf("took %s, want good first", it.Value)
+	} else {
+		q.Complete(ctx, it)
+	}
+	bad = lease()
+	if out, err := q.Fail(ctx, bad, 2, "exit status 2"); err != nil || out != DeadLettered {
+		t.Fatalf("second failure: %v %v", out, err)
+	}
+	st := mustStats(t, q)
+	if st.Failed != 1 || st.Pending != 0 || st.Processing != 0 || st.Retried != 1 || st.Done != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if v := rdb.LRange(ctx, q.failedKey(), 0, -1).Val(); len(v) != 1 || v[0] != "bad" {
+		t.Fatalf("dead letters %v", v)
+	}
+	if v := rdb.HGet(ctx, q.errorsKey(), "bad").Val(); v != "exit status 2" {
+		t.Fatalf("last error %q", v)
+	}
+}
+
+func TestReleaseReturnsItemsToTheFront(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	seed(t, q, "a", "b", "c")
+	its, _ := q.Lease(ctx, 2, time.Minute, 0)
+	if n, err := q.Release(ctx, its...); err != nil || n != 2 {
+		t.Fatalf("release = %d, %v", n, err)
+	}
+	again, _ := q.Lease(ctx, 3, time.Minute, 0)
+	if got := strings.Join(values(again), ","); got != "a,b,c" {
+		t.Fatalf("after release took %s, want a,b,c", got)
+	}
+	if n := rdb.Exists(ctx, q.LeaseKey([]byte("a"))).Val(); n != 1 {
+		t.Fatal("re-leased item has no lease key")
+	}
+}
+
+func TestCompleteAfterLosingTheLeaseLeavesTheItemToItsNewOwner(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	name := newQueue(t, rdb).Name()
+	seed(t, New(rdb, name), "x")
+	a, b := New(rdb, name), New(rdb, name)
+	its, _ := a.Lease(ctx, 1, 50*time.Millisecond, 0)
+	// a stalls past its lease; b reclaims and takes the item.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := b.Reclaim(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled lease was never reclaimed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	bits, _ := b.Lease(ctx, 1, time.Minute, 0)
+	if n, _ := a.Complete(ctx, its...); n != 0 {
+		t.Fatalf("a completed an item b now holds")
+	}
+	if held, _ := b.Extend(ctx, time.Minute, bits...); !held[0] {
+		t.Fatal("b lost its lease to a's late completion")
+	}
+	if held, _ := a.Extend(ctx, time.Minute, its...); held[0] {
+		t.Fatal("a's lease still counts as held")
+	}
+}
+
+func TestSeedRefusesADrainedQueueUnlessForced(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	seed(t, q, "a") // a new queue seeds fine
+	its, _ := q.Lease(ctx, 1, time.Minute, 0)
+	q.Complete(ctx, its...)
+
+	s := q.NewSeeder(SeedOptions{})
+	s.Add(ctx, []byte("b"))
+	err := s.Close(ctx)
+	if !errors.Is(err, ErrDrained) || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("seeding a drained queue: %v", err)
+	}
+	if n := rdb.LLen(ctx, q.Name()).Val(); n != 0 {
+		t.Fatalf("refused seed left %d items", n)
+	}
+	s = q.NewSeeder(SeedOptions{Force: true})
+	s.Add(ctx, []byte("b"))
+	if err := s.Close(ctx); err != nil || s.Pushed() != 1 {
+		t.Fatalf("forced seed: %v, pushed %d", err, s.Pushed())
+	}
+}
+
+func TestSeedAndStatsRejectAKeyOfTheWrongType(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	rdb.Set(ctx, q.Name(), "not a list", 0)
+	if _, err := q.Stats(ctx); !errors.Is(err, ErrWrongType) {
+		t.Fatalf("stats: %v", err)
+	}
+	s := q.NewSeeder(SeedOptions{})
+	s.Add(ctx, []byte("a"))
+	if err := s.Close(ctx); !errors.Is(err, ErrWrongType) {
+		t.Fatalf("seed: %v", err)
+	}
+}
+
+// cutConn drops the connection once it has written limit bytes, the way a
+// broken port-forward does, in the middle of a pipeline.
+type cutConn struct {
+	net.Conn
+	left *atomic.Int64
+}
+
+func (c cutConn) Write(p []byte) (int, error) {
+	if c.left.Add(-int64(len(p))) < 0 {
+		c.Conn.Close()
+		return 0, errors.New("connection cut by test")
+	}
+	return c.Conn.Write(p)
+}
+
+func TestSeedBrokenOffReportsExactlyWhatWasPushed(t *testing.T) {
+	ctx := context.Background()
+	testClient(t)
+	var left atomic.Int64
+	left.Store(3 << 20) // cut after about 3 MiB of a ~25 MiB run
+	var dials atomic.Int64
+	rdb := redis.NewClient(&redis.Options{
+		Addr: serverAddr,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := net.Dial(network, addr)
+			if err != nil || dials.Add(1) > 1 {
+				return c, err // only the first connection breaks
+			}
+			return cutConn{Conn: c, left: &left}, nil
+		},
+		MaxRetries: -1,
+	})
+	defer rdb.Close()
+	q := newQueue(t, rdb)
+	s := q.NewSeeder(SeedOptions{})
+	var err error
+	for _, it := range items(1_000_000) {
+		if err = s.Add(ctx, []byte(it)); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = s.Close(ctx)
+	}
+	var se *SeedError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a SeedError, got %v", err)
+	}
+	n, lerr := rdb.LLen(ctx, q.Name()).Result()
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if se.Pushed == 0 || se.Pushed != n || n%1000 != 0 || se.Uncertain != 0 {
+		t.Fatalf("reported %d pushed (%d uncertain), queue holds %d", se.Pushed, se.Uncertain, n)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprint(n)) {
+		t.Fatalf("message does not give the count: %v", err)
+	}
+}
+
+func TestStatsCountsDocsAndOurWorkers(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	name := newQueue(t, rdb).Name()
+	seed(t, New(rdb, name), items(10)...)
+	ours := New(rdb, name)
+	ours.Lease(ctx, 2, time.Minute, 0)
+	// A docs worker with a lease, and one whose lease expired.
+	for _, session := range []string{"docs-1", ""} {
+		v := rdb.RPopLPush(ctx, name, name+":processing").Val()
+		if session != "" {
+			rdb.SetEx(ctx, ours.LeaseKey([]byte(v)), session, time.Minute)
+		}
+	}
+	st := mustStats(t, ours)
+	want := Stats{Queue: name, Pending: 6, Processing: 4, Leased: 3, Expired: 1, Workers: 2, Seeded: 10}
+	st.Time = time.Time{}
+	if *st != want {
+		t.Fatalf("stats\n got %+v\nwant %+v", *st, want)
+	}
+}
+
+func TestDeleteRemovesEveryKey(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	other := newQueue(t, rdb)
+	seed(t, other, "keep")
+	seed(t, q, items(10)...)
+	its, _ := q.Lease(ctx, 3, time.Minute, 0)
+	q.Complete(ctx, its[0])
+	q.Fail(ctx, its[1], 1, "boom")
+	q.Reclaim(ctx, time.Hour)
+	if _, err := q.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if keys := rdb.Keys(ctx, q.Name()+"*").Val(); len(keys) != 0 {
+		t.Fatalf("left behind: %v", keys)
+	}
+	if n := rdb.LLen(ctx, other.Name()).Val(); n != 1 {
+		t.Fatal("deleted another queue's items")
+	}
+}
+
+// The docs' own Python client (rediswq.py + worker.py, run by python3) drains
+// a queue seeded by us, alongside our workers, and every item is done once.
+func TestDocsPythonWorkersDrainOurQueue(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	if err := exec.Command("python3", "-c", "import redis").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3-redis is missing; .ci/run installs it")
+		}
+		t.Skip("python3-redis not installed")
+	}
+	ctx := context.Background()
+	rdb := testClient(t)
+	name := newQueue(t, rdb).Name()
+	want := items(600)
+	seed(t, New(rdb, name), want...)
+	host, port, _ := net.SplitHostPort(serverAddr)
+
+	var outs []*strings.Builder
+	var cmds []*exec.Cmd
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command("python3", filepath.Join("testdata", "worker.py"))
+		cmd.Env = append(os.Environ(), "REDIS_HOST="+host, "REDIS_PORT="+port, "QUEUE="+name)
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	var ourDone []string
+	q := New(rdb, name)
+	for {
+		its, err := q.Lease(ctx, 5, time.Minute, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(its) == 0 {
+			break
+		}
+		ourDone = append(ourDone, values(its)...)
+		q.Complete(ctx, its...)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("docs worker: %v\n%s", err, outs[i])
+		}
+	}
+	done := append([]string(nil), ourDone...)
+	for _, out := range outs {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, "Working on "); ok {
+				done = append(done, v)
+			}
+		}
+	}
+	sort.Strings(done)
+	if strings.Join(done, ",") != strings.Join(want, ",") {
+		t.Fatalf("done %d items (ours %d), want each of %d once", len(done), len(ourDone), len(want))
+	}
+	if st := mustStats(t, q); st.Pending+st.Processing != 0 || st.Done != int64(len(want)) {
+		t.Fatalf("stats %+v", st)
+	}
+}

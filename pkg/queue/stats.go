@@ -1,0 +1,161 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Stats is a snapshot of a queue. The JSON names are a stable interface.
+type Stats struct {
+	Queue string `json:"queue"`
+	// Pending items wait in the queue.
+	Pending int64 `json:"pending"`
+	// Processing items are leased by a worker: Leased of them have a live
+	// lease, Expired have none and will be reclaimed.
+	Processing int64 `json:"processing"`
+	Leased     int64 `json:"leased"`
+	Expired    int64 `json:"expired"`
+	// Done items have been worked on and left the queue.
+	Done int64 `json:"done"`
+	// Failed items failed too often and wait in the dead-letter list.
+	Failed int64 `json:"failed"`
+	// Workers is the number of live workers: those of this package that
+	// heartbeat, plus rediswq.py sessions holding a live lease.
+	Workers int64 `json:"workers"`
+	// Counters since the queue was first seeded.
+	Seeded    int64 `json:"seeded"`
+	Completed int64 `json:"completed"`
+	Retried   int64 `json:"retried"`
+	Reclaimed int64 `json:"reclaimed"`
+	// Time is when Redis took the snapshot.
+	Time time.Time `json:"time"`
+}
+
+// Stats reads the queue's state in two round trips, whatever its length:
+// the pending list is only counted, never read.
+func (q *Queue) Stats(ctx context.Context) (*Stats, error) {
+	pipe := q.rdb.Pipeline()
+	now := pipe.Time(ctx)
+	typ := pipe.Type(ctx, q.name)
+	pending := pipe.LLen(ctx, q.name)
+	processing := pipe.LRange(ctx, q.processingKey(), -maxReclaimScan, -1)
+	processingLen := pipe.LLen(ctx, q.processingKey())
+	failed := pipe.LLen(ctx, q.failedKey())
+	counters := pipe.HGetAll(ctx, q.statsKey())
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("read queue %q: %w", q.name, q.explain(err))
+	}
+	if t := typ.Val(); t != "none" && t != "list" {
+		return nil, fmt.Errorf("%w: key %q holds a %s, not a list: is %q really a work queue?", ErrWrongType, q.name, t, q.name)
+	}
+	s := &Stats{
+		Queue:      q.name,
+		Pending:    pending.Val(),
+		Processing: processingLen.Val(),
+		Failed:     failed.Val(),
+		Time:       now.Val(),
+	}
+	c := counters.Val()
+	s.Seeded = counter(c, "seeded")
+	s.Completed = counter(c, "completed")
+	s.Retried = counter(c, "retried")
+	s.Reclaimed = counter(c, "reclaimed")
+	// Items seeded through us that are nowhere any more are done. Items
+	// pushed by other means (redis-cli rpush) are not counted in seeded, so
+	// fall back to what our workers reported.
+	if d := s.Seeded - s.Pending - s.Processing - s.Failed; s.Seeded > 0 && d >= 0 {
+		s.Done = d
+	} else {
+		s.Done = s.Completed
+	}
+
+	// Second round trip: who holds the items in processing.
+	items := processing.Val()
+	pipe = q.rdb.Pipeline()
+	var leases *redis.SliceCmd
+	if len(items) > 0 {
+		keys := make([]string, len(items))
+		for i, v := range items {
+			keys[i] = q.LeaseKey([]byte(v))
+		}
+		leases = pipe.MGet(ctx, keys...)
+	}
+	live := pipe.ZRangeByScore(ctx, q.workersKey(), &redis.ZRangeBy{Min: "(" + strconv.FormatInt(s.Time.UnixMilli(), 10), Max: "+inf"})
+	var holders *redis.SliceCmd
+	if len(items) > 0 {
+		holders = pipe.HMGet(ctx, q.holdersKey(), items...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("read leases of queue %q: %w", q.name, q.explain(err))
+	}
+	alive := map[string]bool{}
+	for _, w := range live.Val() {
+		alive[w] = true
+	}
+	sessions := maps.Clone(alive)
+	for i := range items {
+		if session, ok := leases.Val()[i].(string); ok {
+			s.Leased++
+			sessions[session] = true
+			continue
+		}
+		if h, ok := holders.Val()[i].(string); ok && alive[h] {
+			s.Leased++
+			continue
+		}
+		s.Expired++
+	}
+	// Items beyond the scanned part of a huge processing list count as leased.
+	s.Leased += s.Processing - int64(len(items))
+	s.Workers = int64(len(sessions))
+	return s, nil
+}
+
+func counter(m map[string]string, k string) int64 {
+	n, _ := strconv.ParseInt(m[k], 10, 64)
+	return n
+}
+
+// Delete removes every key of the queue and returns how many there were.
+func (q *Queue) Delete(ctx context.Context) (int64, error) {
+	keys := []string{q.name, q.processingKey(), q.failedKey(), q.statsKey(), q.holdersKey(),
+		q.workersKey(), q.unleasedKey(), q.attemptsKey(), q.errorsKey()}
+	var n int64
+	for _, pattern := range []string{q.leasePrefix() + "*", q.name + ":seed:*"} {
+		iter := q.rdb.Scan(ctx, 0, escapeGlob(pattern[:len(pattern)-1])+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			return 0, fmt.Errorf("delete queue %q: %w", q.name, err)
+		}
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), 1000)]
+		keys = keys[len(chunk):]
+		d, err := q.rdb.Del(ctx, chunk...).Result()
+		if err != nil {
+			return n, fmt.Errorf("delete queue %q: %w", q.name, err)
+		}
+		n += d
+	}
+	return n, nil
+}
+
+// escapeGlob quotes the characters SCAN's MATCH treats specially.
+func escapeGlob(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
