@@ -4,9 +4,16 @@
 package cmd
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/redisconn"
 )
 
 // NewCmdWorkqueue builds the root command with every subcommand.
@@ -19,24 +26,35 @@ func NewCmdWorkqueue(streams genericiooptions.IOStreams) *cobra.Command {
 pattern into one tool: deploy Redis (init), fill a queue (seed), run a Job of
 workers that drains it (run), watch it (status, wait) and read every worker's
 logs (logs).`,
+		Example: `  kubectl workqueue init
+  kubectl workqueue seed job2 apple banana cherry
+  kubectl workqueue run job2 --image busybox:1.36 --parallelism 2 -- sh -c 'echo "$WORKQUEUE_ITEM"'
+  kubectl workqueue status job2
+  kubectl workqueue logs wq-job2`,
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl workqueue",
 		},
 	}
 	f.addFlags(cmd)
 	cmd.AddCommand(
+		NewCmdSeed(f, streams),
+		NewCmdStatus(f, streams),
+		NewCmdDelete(f, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd
 }
 
-// factory carries the flags every subcommand shares: kubectl's standard
-// connection flags and how to reach Redis.
+// factory carries what every subcommand shares: kubectl's standard
+// connection flags, how to reach Redis, and the clients made from them.
 type factory struct {
 	configFlags *genericclioptions.ConfigFlags
 	redis       redisFlags
+
+	// kube, when set (tests), is used instead of a clientset from configFlags.
+	kube kubernetes.Interface
 }
 
 func newFactory() *factory {
@@ -46,4 +64,60 @@ func newFactory() *factory {
 func (f *factory) addFlags(cmd *cobra.Command) {
 	f.configFlags.AddFlags(cmd.PersistentFlags())
 	f.redis.addFlags(cmd)
+}
+
+// namespace is the namespace of -n, the kubeconfig's context, or "default".
+func (f *factory) namespace() (string, error) {
+	ns, _, err := f.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("reading the namespace from kubeconfig: %w", err)
+	}
+	return ns, nil
+}
+
+func (f *factory) restConfig() (*rest.Config, error) {
+	c, err := f.configFlags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	return c, nil
+}
+
+func (f *factory) kubeClient() (kubernetes.Interface, error) {
+	if f.kube != nil {
+		return f.kube, nil
+	}
+	c, err := f.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(c)
+}
+
+// connectRedis reaches the queue's Redis as the --redis-* flags say: directly
+// with --redis-url, else through a port-forward to the Service.
+func (f *factory) connectRedis(ctx context.Context, streams genericiooptions.IOStreams) (*redisconn.Conn, error) {
+	o := redisconn.Options{
+		URL:            f.redis.url,
+		Service:        f.redis.service,
+		Port:           f.redis.port,
+		PasswordSecret: f.redis.passwordSecret,
+	}
+	if o.URL != "" {
+		return redisconn.Connect(ctx, o, nil, nil, streams.ErrOut)
+	}
+	ns, err := f.namespace()
+	if err != nil {
+		return nil, err
+	}
+	o.Namespace = ns
+	config, err := f.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	kube, err := f.kubeClient()
+	if err != nil {
+		return nil, err
+	}
+	return redisconn.Connect(ctx, o, kube, config, streams.ErrOut)
 }

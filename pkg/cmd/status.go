@@ -1,0 +1,186 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+)
+
+const statusExample = `  # How far along is queue job2?
+  kubectl workqueue status job2
+
+  # As JSON, for scripts
+  kubectl workqueue status job2 -o json
+
+  # Follow it, with rate and ETA, every 2 seconds
+  kubectl workqueue status job2 --watch`
+
+// StatusOptions are the options of `kubectl workqueue status`.
+type StatusOptions struct {
+	f *factory
+	genericiooptions.IOStreams
+
+	Queue    string
+	Output   string
+	Watch    bool
+	Interval time.Duration
+}
+
+// NewCmdStatus builds `kubectl workqueue status`.
+func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &StatusOptions{f: f, IOStreams: streams, Interval: 2 * time.Second}
+	cmd := &cobra.Command{
+		Use:     "status QUEUE",
+		Short:   "Show a queue's pending, processing, done and failed items and its workers",
+		Example: statusExample,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Queue = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml (default: a table)")
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "keep printing the status, with rate and ETA, until interrupted")
+	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "time between updates with --watch")
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *StatusOptions) Validate() error {
+	switch o.Output {
+	case "", "json", "yaml":
+	default:
+		return fmt.Errorf("--output %q: must be json or yaml", o.Output)
+	}
+	if o.Interval <= 0 {
+		return fmt.Errorf("--interval %v: must be positive", o.Interval)
+	}
+	return nil
+}
+
+// Run prints the status, once or until the context ends.
+func (o *StatusOptions) Run(ctx context.Context) error {
+	conn, err := o.f.connectRedis(ctx, o.IOStreams)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	q := queue.New(conn.Client, o.Queue)
+
+	p := newStatusPrinter(o.Out, o.Output, o.Watch)
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	for {
+		st, err := q.Stats(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return explainRedis(conn, err)
+		}
+		if st.Seeded == 0 && st.Pending+st.Processing+st.Failed+st.Done == 0 && p.prev == nil {
+			fmt.Fprintf(o.ErrOut, "Warning: queue %q is empty and was never seeded: is the name right?\n", o.Queue)
+		}
+		if err := p.print(st); err != nil {
+			return err
+		}
+		if !o.Watch {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// statusPrinter prints snapshots as a table (with rate and ETA once there
+// are two to compare), or as JSON or YAML documents.
+type statusPrinter struct {
+	w       io.Writer
+	format  string
+	rates   bool
+	headers bool
+	prev    *queue.Stats
+}
+
+func newStatusPrinter(w io.Writer, format string, rates bool) *statusPrinter {
+	return &statusPrinter{w: w, format: format, rates: rates}
+}
+
+func (p *statusPrinter) print(st *queue.Stats) error {
+	defer func() { p.prev = st }()
+	switch p.format {
+	case "json":
+		b, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(p.w, "%s\n", b)
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if p.prev != nil {
+			fmt.Fprintln(p.w, "---")
+		}
+		_, err = p.w.Write(b)
+		return err
+	}
+	// Fixed columns, so that the lines of --watch line up.
+	row := func(cols ...string) {
+		line := fmt.Sprintf("%-*s", max(len("QUEUE"), len(st.Queue))+3, cols[0])
+		for _, c := range cols[1:] {
+			line += fmt.Sprintf("%-13s", c)
+		}
+		fmt.Fprintln(p.w, strings.TrimRight(line, " "))
+	}
+	if !p.headers {
+		cols := []string{"QUEUE", "PENDING", "PROCESSING", "DONE", "FAILED", "WORKERS"}
+		if p.rates {
+			cols = append(cols, "RATE", "ETA")
+		}
+		row(cols...)
+		p.headers = true
+	}
+	processing := fmt.Sprint(st.Processing)
+	if st.Expired > 0 {
+		processing += fmt.Sprintf(" (%d expired)", st.Expired)
+	}
+	cols := []string{st.Queue, fmt.Sprint(st.Pending), processing, fmt.Sprint(st.Done), fmt.Sprint(st.Failed), fmt.Sprint(st.Workers)}
+	if p.rates {
+		rate, eta := "-", "-"
+		if p.prev != nil {
+			if dt := st.Time.Sub(p.prev.Time).Seconds(); dt > 0 {
+				r := float64(st.Done-p.prev.Done) / dt
+				rate = fmt.Sprintf("%.1f/s", r)
+				left := st.Pending + st.Processing
+				switch {
+				case left == 0:
+					eta = "done"
+				case r > 0:
+					eta = time.Duration(float64(left) / r * float64(time.Second)).Round(time.Second).String()
+				}
+			}
+		}
+		cols = append(cols, rate, eta)
+	}
+	row(cols...)
+	return nil
+}

@@ -1,0 +1,397 @@
+package manifest
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+)
+
+const testWorkerImage = "ghcr.io/kubectl-workqueue/workqueue-worker:v0.1.0"
+
+func mustJob(t *testing.T, o JobOptions) *batchv1.Job {
+	t.Helper()
+	j, err := Job(o)
+	if err != nil {
+		t.Fatalf("Job(%+v): %v", o, err)
+	}
+	return j
+}
+
+// docsJob is the Kubernetes docs' case: the image talks to the queue itself.
+func docsJob() JobOptions {
+	return JobOptions{Namespace: "default", Queue: "job2", Image: "gcr.io/myproject/job-wq-2", Parallelism: 2}
+}
+
+// commandJob runs the user's command under the injected worker, with most options set.
+func commandJob() JobOptions {
+	return JobOptions{
+		Namespace:               "work",
+		Queue:                   "images:resize",
+		Image:                   "docker.io/library/python:3.13-slim",
+		Command:                 []string{"python3", "/app/resize.py", "--quality", "90"},
+		WorkerImage:             testWorkerImage,
+		Parallelism:             4,
+		BackoffLimit:            ptr.To[int32](6),
+		ActiveDeadlineSeconds:   ptr.To[int64](3600),
+		TTLSecondsAfterFinished: ptr.To[int32](86400),
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+		},
+		Env:              []corev1.EnvVar{{Name: "BUCKET", Value: "s3://images"}, {Name: "QUEUE_COPY", Value: "$(WORKQUEUE_QUEUE)"}},
+		ServiceAccount:   "resizer",
+		ImagePullSecrets: []string{"regcred"},
+		Labels:           map[string]string{"team": "media"},
+		PasswordSecret: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: PasswordSecretName("redis")}, Key: PasswordSecretKey,
+		},
+		Lease:       90 * time.Second,
+		MaxAttempts: 3,
+	}
+}
+
+func perItemJob() JobOptions {
+	o := docsJob()
+	o.Queue = "renders"
+	o.Command = []string{"sh", "-c", "render \"$WORKQUEUE_ITEM\""}
+	o.WorkerImage = testWorkerImage
+	o.PerItem = true
+	o.Completions = ptr.To[int32](8)
+	o.Parallelism = 3
+	o.RestartPolicy = corev1.RestartPolicyNever
+	return o
+}
+
+func restrictedJob() JobOptions {
+	o := commandJob()
+	o.Restricted = true
+	return o
+}
+
+func TestJobGolden(t *testing.T) {
+	for name, o := range map[string]JobOptions{
+		"job-docs":       docsJob(),
+		"job-command":    commandJob(),
+		"job-per-item":   perItemJob(),
+		"job-restricted": restrictedJob(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			assertGolden(t, name, mustJob(t, o))
+		})
+	}
+}
+
+func envMap(t *testing.T, c corev1.Container) map[string]corev1.EnvVar {
+	t.Helper()
+	m := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		if _, dup := m[e.Name]; dup {
+			t.Errorf("container %s: env %s set twice", c.Name, e.Name)
+		}
+		m[e.Name] = e
+	}
+	return m
+}
+
+func TestJobDocsDefaults(t *testing.T) {
+	j := mustJob(t, JobOptions{Queue: "Job_2", Image: "img", Parallelism: 2})
+	if j.APIVersion != "batch/v1" || j.Kind != "Job" {
+		t.Errorf("TypeMeta = %+v", j.TypeMeta)
+	}
+	if j.Name != JobName("Job_2") || j.Namespace != "" {
+		t.Errorf("name %q namespace %q", j.Name, j.Namespace)
+	}
+	s := j.Spec
+	if s.Completions != nil {
+		t.Errorf("completions = %d, want unset (work-queue semantics)", *s.Completions)
+	}
+	if *s.Parallelism != 2 {
+		t.Errorf("parallelism = %d", *s.Parallelism)
+	}
+	if s.BackoffLimit != nil || s.ActiveDeadlineSeconds != nil || s.TTLSecondsAfterFinished != nil {
+		t.Errorf("optional fields set: %+v", s)
+	}
+	pod := s.Template.Spec
+	if pod.RestartPolicy != corev1.RestartPolicyOnFailure {
+		t.Errorf("restartPolicy = %q", pod.RestartPolicy)
+	}
+	if len(pod.InitContainers) != 0 || len(pod.Volumes) != 0 || pod.SecurityContext != nil {
+		t.Errorf("docs job has init containers %v, volumes %v or pod security context %v", pod.InitContainers, pod.Volumes, pod.SecurityContext)
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("containers = %d", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	if c.Name != "worker" || c.Image != "img" || c.Command != nil || c.Args != nil || len(c.VolumeMounts) != 0 {
+		t.Errorf("main container = %+v, want the image's own entrypoint", c)
+	}
+	if c.ImagePullPolicy != corev1.PullIfNotPresent {
+		t.Errorf("imagePullPolicy = %q", c.ImagePullPolicy)
+	}
+	want := []corev1.EnvVar{
+		{Name: workerenv.Queue, Value: "Job_2"},
+		{Name: workerenv.RedisAddr, Value: "redis:6379"},
+	}
+	if !reflect.DeepEqual(c.Env, want) {
+		t.Errorf("env = %+v, want %+v", c.Env, want)
+	}
+}
+
+func TestJobLabelsAndAnnotation(t *testing.T) {
+	o := docsJob()
+	o.Queue = "a:b"
+	o.Labels = map[string]string{"team": "x"}
+	j := mustJob(t, o)
+	want := map[string]string{LabelManagedBy: ManagedByValue, LabelQueue: QueueLabelValue("a:b"), "team": "x"}
+	if !reflect.DeepEqual(j.Labels, want) {
+		t.Errorf("job labels = %v, want %v", j.Labels, want)
+	}
+	if !reflect.DeepEqual(j.Spec.Template.Labels, want) {
+		t.Errorf("pod labels = %v, want %v", j.Spec.Template.Labels, want)
+	}
+	if got := j.Annotations[AnnotationQueue]; got != "a:b" {
+		t.Errorf("annotation %s = %q, want the exact queue", AnnotationQueue, got)
+	}
+	if j.Spec.Selector != nil || j.Spec.ManualSelector != nil {
+		t.Error("selector must be left to the Job controller")
+	}
+}
+
+func TestJobAllFields(t *testing.T) {
+	o := commandJob()
+	j := mustJob(t, o)
+	s := j.Spec
+	if *s.Parallelism != 4 || *s.BackoffLimit != 6 || *s.ActiveDeadlineSeconds != 3600 || *s.TTLSecondsAfterFinished != 86400 {
+		t.Errorf("spec = %+v", s)
+	}
+	pod := s.Template.Spec
+	if pod.ServiceAccountName != "resizer" || !reflect.DeepEqual(pod.ImagePullSecrets, []corev1.LocalObjectReference{{Name: "regcred"}}) {
+		t.Errorf("serviceAccount %q imagePullSecrets %v", pod.ServiceAccountName, pod.ImagePullSecrets)
+	}
+	c := pod.Containers[0]
+	if !reflect.DeepEqual(c.Resources, o.Resources) {
+		t.Errorf("resources = %+v", c.Resources)
+	}
+
+	env := envMap(t, c)
+	for name, want := range map[string]string{
+		workerenv.Queue:       "images:resize",
+		workerenv.RedisAddr:   "redis:6379",
+		workerenv.Lease:       "1m30s",
+		workerenv.MaxAttempts: "3",
+		"BUCKET":              "s3://images",
+	} {
+		if env[name].Value != want {
+			t.Errorf("env %s = %q, want %q", name, env[name].Value, want)
+		}
+	}
+	if _, ok := env[workerenv.MaxItems]; ok {
+		t.Error("MaxItems set without PerItem")
+	}
+	pw := env[workerenv.RedisPassword]
+	if pw.Value != "" || pw.ValueFrom == nil || pw.ValueFrom.SecretKeyRef == nil ||
+		pw.ValueFrom.SecretKeyRef.Name != "redis-auth" || pw.ValueFrom.SecretKeyRef.Key != "password" {
+		t.Errorf("password env = %+v, want a secretKeyRef", pw)
+	}
+	// The worker's variables come first, so user values may refer to them.
+	if c.Env[0].Name != workerenv.Queue || c.Env[len(c.Env)-1].Name != "QUEUE_COPY" {
+		t.Errorf("env order = %+v", c.Env)
+	}
+}
+
+func TestJobRedisAddress(t *testing.T) {
+	o := docsJob()
+	o.RedisService, o.RedisPort = "queue-redis", 6380
+	c := mustJob(t, o).Spec.Template.Spec.Containers[0]
+	if got := envMap(t, c)[workerenv.RedisAddr].Value; got != "queue-redis:6380" {
+		t.Errorf("redis addr = %q", got)
+	}
+	if _, ok := envMap(t, c)[workerenv.RedisPassword]; ok {
+		t.Error("password env without PasswordSecret")
+	}
+}
+
+func TestJobWorkerInjection(t *testing.T) {
+	j := mustJob(t, commandJob())
+	pod := j.Spec.Template.Spec
+	wantVol := []corev1.Volume{{Name: "workqueue-bin", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	if !reflect.DeepEqual(pod.Volumes, wantVol) {
+		t.Errorf("volumes = %+v", pod.Volumes)
+	}
+	if len(pod.InitContainers) != 1 {
+		t.Fatalf("init containers = %+v", pod.InitContainers)
+	}
+	ic := pod.InitContainers[0]
+	if ic.Name != "install-worker" || ic.Image != testWorkerImage || ic.ImagePullPolicy != corev1.PullIfNotPresent ||
+		!reflect.DeepEqual(ic.Command, []string{"/workqueue-worker", "--install", "/workqueue/bin"}) || ic.Args != nil ||
+		!reflect.DeepEqual(ic.VolumeMounts, []corev1.VolumeMount{{Name: "workqueue-bin", MountPath: "/workqueue/bin"}}) {
+		t.Errorf("init container = %+v", ic)
+	}
+	if sc := ic.SecurityContext; sc == nil || !ptr.Deref(sc.RunAsNonRoot, false) || ptr.Deref(sc.RunAsUser, 0) != 65532 ||
+		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("init container security context = %+v, want restricted-compatible, uid 65532", sc)
+	}
+	c := pod.Containers[0]
+	wantCmd := []string{"/workqueue/bin/workqueue-worker", "--", "python3", "/app/resize.py", "--quality", "90"}
+	if c.Name != "worker" || !reflect.DeepEqual(c.Command, wantCmd) || c.Args != nil {
+		t.Errorf("main container command %q args %q, want %q", c.Command, c.Args, wantCmd)
+	}
+	if !reflect.DeepEqual(c.VolumeMounts, []corev1.VolumeMount{{Name: "workqueue-bin", MountPath: "/workqueue/bin", ReadOnly: true}}) {
+		t.Errorf("main mounts = %+v", c.VolumeMounts)
+	}
+	if len(envMap(t, ic)) != 0 {
+		t.Errorf("init container env = %+v, want none (no password there)", ic.Env)
+	}
+}
+
+func TestJobPerItem(t *testing.T) {
+	j := mustJob(t, perItemJob())
+	if c := j.Spec.Completions; c == nil || *c != 8 {
+		t.Errorf("completions = %v, want 8", c)
+	}
+	if got := envMap(t, j.Spec.Template.Spec.Containers[0])[workerenv.MaxItems].Value; got != "1" {
+		t.Errorf("%s = %q, want 1", workerenv.MaxItems, got)
+	}
+	if j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("restartPolicy = %q", j.Spec.Template.Spec.RestartPolicy)
+	}
+}
+
+func TestJobCompletionsWithoutPerItem(t *testing.T) {
+	o := docsJob()
+	o.Completions = ptr.To[int32](5)
+	j := mustJob(t, o)
+	if *j.Spec.Completions != 5 {
+		t.Errorf("completions = %d", *j.Spec.Completions)
+	}
+	if _, ok := envMap(t, j.Spec.Template.Spec.Containers[0])[workerenv.MaxItems]; ok {
+		t.Error("MaxItems set without PerItem")
+	}
+}
+
+func TestJobSharesNoMemory(t *testing.T) {
+	o := commandJob()
+	o.Completions = ptr.To[int32](3)
+	j := mustJob(t, o)
+	before := toYAML(t, j)
+	o.Command[0] = "changed"
+	o.Env[0].Value = "changed"
+	o.Labels["team"] = "changed"
+	*o.Completions = 99
+	*o.BackoffLimit = 99
+	o.PasswordSecret.Name = "changed"
+	o.ImagePullSecrets[0] = "changed"
+	o.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("1Ti")
+	if after := toYAML(t, j); after != before {
+		t.Errorf("the Job changed with its options:\n%s", after)
+	}
+	j.Labels["mutated"] = "yes"
+	if _, ok := j.Spec.Template.Labels["mutated"]; ok {
+		t.Error("Job and pod template share their label map")
+	}
+}
+
+func TestJobEnvRules(t *testing.T) {
+	for _, tc := range []struct {
+		env  []corev1.EnvVar
+		want string
+	}{
+		{[]corev1.EnvVar{{Name: workerenv.Queue, Value: "other"}}, "--env WORKQUEUE_QUEUE: set by kubectl-workqueue; use the queue argument"},
+		{[]corev1.EnvVar{{Name: workerenv.RedisAddr, Value: "x:1"}}, "--env WORKQUEUE_REDIS_ADDR: set by kubectl-workqueue; use --redis-service"},
+		{[]corev1.EnvVar{{Name: workerenv.RedisPassword, Value: "literal"}}, "--env WORKQUEUE_REDIS_PASSWORD: set by kubectl-workqueue; use --redis-password-secret"},
+		{[]corev1.EnvVar{{Name: workerenv.Lease, Value: "1s"}}, "use --lease"},
+		{[]corev1.EnvVar{{Name: workerenv.MaxAttempts, Value: "1"}}, "use --max-attempts"},
+		{[]corev1.EnvVar{{Name: workerenv.MaxItems, Value: "5"}}, "use --per-item"},
+		{[]corev1.EnvVar{{Name: workerenv.Item, Value: "x"}}, "--env WORKQUEUE_ITEM: set by kubectl-workqueue"},
+		{[]corev1.EnvVar{{Name: "WORKQUEUE_FUTURE", Value: "x"}}, "--env WORKQUEUE_FUTURE: names starting with WORKQUEUE_ are reserved"},
+		{[]corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}, "--env A: given more than once"},
+		{[]corev1.EnvVar{{Name: "1BAD=", Value: "1"}}, `--env "1BAD=": `},
+		{[]corev1.EnvVar{{Name: "", Value: "1"}}, `--env "": `},
+	} {
+		o := docsJob()
+		o.Env = tc.env
+		if _, err := Job(o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("env %+v: error = %v, want it to contain %q", tc.env, err, tc.want)
+		}
+	}
+	o := docsJob()
+	o.Env = []corev1.EnvVar{{Name: "my.env-name", Value: "1"}, {Name: "WORKQUEUE", Value: "not the prefix"}}
+	if _, err := Job(o); err != nil {
+		t.Errorf("valid env rejected: %v", err)
+	}
+}
+
+func TestJobValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*JobOptions)
+		want   string
+	}{
+		{"no queue", func(o *JobOptions) { o.Queue = ""; o.Name = "x" }, "a queue name is required"},
+		{"no image", func(o *JobOptions) { o.Image = "" }, "--image is required"},
+		{"blank image", func(o *JobOptions) { o.Image = "  " }, "--image is required"},
+		{"bad name", func(o *JobOptions) { o.Name = "My_Job" }, `--name "My_Job": `},
+		{"long name", func(o *JobOptions) { o.Name = strings.Repeat("a", 64) }, "must be no more than 63 characters"},
+		{"bad namespace", func(o *JobOptions) { o.Namespace = "a.b" }, `--namespace "a.b": `},
+		{"parallelism 0", func(o *JobOptions) { o.Parallelism = 0 }, "--parallelism 0: must be at least 1"},
+		{"parallelism -1", func(o *JobOptions) { o.Parallelism = -1 }, "--parallelism -1: must be at least 1"},
+		{"completions 0", func(o *JobOptions) { o.Completions = ptr.To[int32](0) }, "--completions 0: must be at least 1"},
+		{"per-item without completions", func(o *JobOptions) { o.PerItem = true }, "--per-item needs --completions"},
+		{"restart Always", func(o *JobOptions) { o.RestartPolicy = corev1.RestartPolicyAlways }, `--restart "Always": must be OnFailure or Never`},
+		{"backoff", func(o *JobOptions) { o.BackoffLimit = ptr.To[int32](-1) }, "--backoff-limit -1"},
+		{"deadline", func(o *JobOptions) { o.ActiveDeadlineSeconds = ptr.To[int64](0) }, "--active-deadline-seconds 0"},
+		{"ttl", func(o *JobOptions) { o.TTLSecondsAfterFinished = ptr.To[int32](-5) }, "--ttl-seconds-after-finished -5"},
+		{"command without worker image", func(o *JobOptions) { o.Command = []string{"true"} }, "--worker-image is required when a command is given"},
+		{"service account", func(o *JobOptions) { o.ServiceAccount = "Bad SA" }, `--service-account "Bad SA": `},
+		{"pull secret", func(o *JobOptions) { o.ImagePullSecrets = []string{"ok", "Not_OK"} }, `--image-pull-secret "Not_OK": `},
+		{"reserved label", func(o *JobOptions) { o.Labels = map[string]string{LabelQueue: "x"} }, `--labels: label "workqueue.kubectl.io/queue" is set by kubectl-workqueue`},
+		{"job-name label", func(o *JobOptions) { o.Labels = map[string]string{"batch.kubernetes.io/job-name": "x"} }, `label "batch.kubernetes.io/job-name" is set`},
+		{"bad label", func(o *JobOptions) { o.Labels = map[string]string{"k": "a b"} }, `--labels: label k="a b"`},
+		{"redis service", func(o *JobOptions) { o.RedisService = "Redis!" }, `--redis-service "Redis!": `},
+		{"redis port", func(o *JobOptions) { o.RedisPort = 70000 }, "--redis-port 70000: must be between 1 and 65535"},
+		{"secret name", func(o *JobOptions) { o.PasswordSecret = &corev1.SecretKeySelector{Key: "password"} }, `--redis-password-secret "": `},
+		{"secret key", func(o *JobOptions) {
+			o.PasswordSecret = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "a/b"}
+		}, `--redis-password-secret: key "a/b"`},
+		{"lease", func(o *JobOptions) { o.Lease = 500 * time.Millisecond }, "--lease 500ms: must be at least 1s"},
+		{"negative lease", func(o *JobOptions) { o.Lease = -time.Second }, "--lease -1s"},
+		{"max attempts", func(o *JobOptions) { o.MaxAttempts = -1 }, "--max-attempts -1"},
+		{"request above limit", func(o *JobOptions) {
+			o.Resources = corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+			}
+		}, "resources: memory request 1Gi is above its limit 512Mi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := docsJob()
+			tc.mutate(&o)
+			j, err := Job(o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+			if j != nil {
+				t.Error("a Job returned with an error")
+			}
+		})
+	}
+}
+
+func TestJobValidationReportsAllErrors(t *testing.T) {
+	_, err := Job(JobOptions{Queue: "q"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"--image is required", "--parallelism 0"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
