@@ -55,5 +55,5 @@ fi
 tarball=${out:-$tmp/image.tar}
 "$HERE/images/mkimage.sh" -r "$rootfs" -o "$tarball" -t "$tag" "${mk[@]}" >&2
 ctr -n k8s.io images import "$tarball" >/dev/null
-ctr -n k8s.io images ls -q "name==$tag" | grep -qx "$tag" || die "import of $tag failed"
+ctr -n k8s.io images ls -q "name==$tag" | grep -x "$tag" >/dev/null || die "import of $tag failed"
 log "imported $tag into containerd (k8s.io)"

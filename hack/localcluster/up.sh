@@ -102,18 +102,20 @@ if ! alive containerd; then
 fi
 
 # ---------------------------------------------------------------- host network
+# (no "| grep -q" under pipefail: grep exiting early SIGPIPEs the writer and
+# fails the pipeline at random; grep >/dev/null reads everything)
 # A bridge that only carries the node IP: apiserver/kubelet listen there, so no
 # cluster component listens on the VM's real interface.
 if ! ip link show "$NODE_BRIDGE" >/dev/null 2>&1; then
   ip link add "$NODE_BRIDGE" type bridge
 fi
-ip addr show dev "$NODE_BRIDGE" | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/32" dev "$NODE_BRIDGE"
+ip addr show dev "$NODE_BRIDGE" | grep "inet $NODE_IP/" >/dev/null || ip addr add "$NODE_IP/32" dev "$NODE_BRIDGE"
 ip link set "$NODE_BRIDGE" up
 # Pre-create the CNI bridge so the gateway address exists before the first pod.
 if ! ip link show "$POD_BRIDGE" >/dev/null 2>&1; then
   ip link add "$POD_BRIDGE" type bridge
 fi
-ip addr show dev "$POD_BRIDGE" | grep -q "inet $POD_GW/" || ip addr add "$POD_GW/24" dev "$POD_BRIDGE"
+ip addr show dev "$POD_BRIDGE" | grep "inet $POD_GW/" >/dev/null || ip addr add "$POD_GW/24" dev "$POD_BRIDGE"
 ip link set "$POD_BRIDGE" up
 # Service ClusterIP -> pod on the same bridge needs routing + bridge netfilter.
 # Remember every sysctl that we or the kubelet/kube-proxy change, so that
@@ -137,6 +139,22 @@ for dir in "-s $POD_CIDR ! -o $POD_BRIDGE" "-d $POD_CIDR ! -i $POD_BRIDGE"; do
   # shellcheck disable=SC2086
   iptables -w -t mangle -C FORWARD $dir -m comment --comment lk8s-isolate -j DROP 2>/dev/null ||
     iptables -w -t mangle -I FORWARD 1 $dir -m comment --comment lk8s-isolate -j DROP
+done
+# Pods may not open connections to the host itself either (other services on
+# this machine listen on 0.0.0.0, i.e. also on the pod gateway 10.244.0.1 and
+# the node IP): from the pod CIDR, the host accepts only replies to
+# connections it opened (kubelet probes) and the API server on the node IP
+# (the kubernetes Service). IPv6 from pods (link-local only) is dropped.
+iptables -w -t mangle -N LK8S-ISOLATE-IN 2>/dev/null || true
+iptables -w -t mangle -F LK8S-ISOLATE-IN
+iptables -w -t mangle -A LK8S-ISOLATE-IN -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+iptables -w -t mangle -A LK8S-ISOLATE-IN -d "$NODE_IP" -p tcp --dport "$APISERVER_PORT" -j RETURN
+iptables -w -t mangle -A LK8S-ISOLATE-IN -m comment --comment lk8s-isolate -j DROP
+iptables -w -t mangle -C INPUT -s "$POD_CIDR" -m comment --comment lk8s-isolate -j LK8S-ISOLATE-IN 2>/dev/null ||
+  iptables -w -t mangle -I INPUT 1 -s "$POD_CIDR" -m comment --comment lk8s-isolate -j LK8S-ISOLATE-IN
+for chain in INPUT FORWARD; do
+  ip6tables -w -t mangle -C $chain -i "$POD_BRIDGE" -m comment --comment lk8s-isolate -j DROP 2>/dev/null ||
+    ip6tables -w -t mangle -I $chain 1 -i "$POD_BRIDGE" -m comment --comment lk8s-isolate -j DROP
 done
 
 # ---------------------------------------------------------------- PKI
@@ -306,7 +324,7 @@ imgs=(pause pyredis)
 ((DNS)) && imgs+=(coredns)
 for img in "${imgs[@]}"; do
   ref=$(tar -xOf "$IMAGES/$img.tar" manifest.json | grep -o '"RepoTags":\["[^"]*' | cut -d'"' -f4)
-  if ! ctr -n k8s.io images check "name==$ref" 2>/dev/null | grep -q complete; then
+  if ! ctr -n k8s.io images check "name==$ref" 2>/dev/null | grep complete >/dev/null; then
     log "importing $img.tar into containerd"
     ctr -n k8s.io images import "$IMAGES/$img.tar" >/dev/null
   fi

@@ -17,11 +17,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Print the plugin's version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			v := version.Version
-			if version.Commit != "" {
-				v += " (" + version.Commit + ")"
-			}
-			fmt.Fprintf(streams.Out, "kubectl-workqueue %s %s/%s\n", v, runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(streams.Out, "kubectl-workqueue %s %s/%s\n", version.Version, runtime.GOOS, runtime.GOARCH)
 		},
 	}
 }

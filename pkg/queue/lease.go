@@ -56,6 +56,12 @@ func (q *Queue) leaseNow(ctx context.Context, n int, lease time.Duration) ([]Ite
 	if err != nil {
 		return nil, fmt.Errorf("lease from queue %q: %w", q.name, q.explain(err))
 	}
+	return q.setLeaseKeys(ctx, vals, lease)
+}
+
+// setLeaseKeys turns leased values into items and sets rediswq.py's lease
+// keys for them.
+func (q *Queue) setLeaseKeys(ctx context.Context, vals []string, lease time.Duration) ([]Item, error) {
 	if len(vals) == 0 {
 		return nil, nil
 	}
@@ -93,6 +99,43 @@ func (q *Queue) Complete(ctx context.Context, items ...Item) (int, error) {
 		return 0, fmt.Errorf("complete items of queue %q: %w", q.name, q.explain(err))
 	}
 	return n, nil
+}
+
+// CompleteAndLease is Complete(done...) followed by a Lease of up to n items
+// that does not wait, in one atomic round trip (plus the one that sets
+// rediswq.py's lease keys): for a worker going straight on to its next
+// items. It returns how many of done were completed, as Complete does, and
+// the leased items.
+func (q *Queue) CompleteAndLease(ctx context.Context, done []Item, n int, lease time.Duration) (int, []Item, error) {
+	if n < 1 {
+		n = 1
+	}
+	keys := make([]string, 0, 7+len(done))
+	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.unleasedKey(), q.attemptsKey(), q.statsKey(), q.workersKey())
+	args := make([]any, 0, 3+len(done))
+	args = append(args, q.session, n, lease.Milliseconds())
+	for _, it := range done {
+		keys = append(keys, it.leaseKey)
+		args = append(args, it.Value)
+	}
+	reply, err := completeLeaseScript.Run(ctx, q.rdb, keys, args...).Slice()
+	if err != nil {
+		return 0, nil, fmt.Errorf("complete and lease items of queue %q: %w", q.name, q.explain(err))
+	}
+	if len(reply) == 0 {
+		return 0, nil, fmt.Errorf("complete and lease items of queue %q: empty reply", q.name)
+	}
+	completed, _ := reply[0].(int64)
+	vals := make([]string, 0, len(reply)-1)
+	for _, v := range reply[1:] {
+		s, ok := v.(string)
+		if !ok {
+			return int(completed), nil, fmt.Errorf("complete and lease items of queue %q: unexpected reply %T", q.name, v)
+		}
+		vals = append(vals, s)
+	}
+	items, err := q.setLeaseKeys(ctx, vals, lease)
+	return int(completed), items, err
 }
 
 // FailOutcome says what became of a failed item.

@@ -52,6 +52,8 @@ var (
 	extendLua string
 	//go:embed lua/reclaim.lua
 	reclaimLua string
+	//go:embed lua/complete_lease.lua
+	completeLeaseLua string
 
 	seedScript     = redis.NewScript(seedLua)
 	leaseScript    = redis.NewScript(leaseLua)
@@ -60,6 +62,8 @@ var (
 	releaseScript  = redis.NewScript(releaseLua)
 	extendScript   = redis.NewScript(extendLua)
 	reclaimScript  = redis.NewScript(reclaimLua)
+
+	completeLeaseScript = redis.NewScript(completeLeaseLua)
 )
 
 // DefaultLease is how long a lease lasts unless renewed.

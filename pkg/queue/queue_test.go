@@ -580,15 +580,7 @@ func TestDeleteRemovesEveryKey(t *testing.T) {
 // The docs' own Python client (rediswq.py + worker.py, run by python3) drains
 // a queue seeded by us, alongside our workers, and every item is done once.
 func TestDocsPythonWorkersDrainOurQueue(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
-	if err := exec.Command("python3", "-c", "import redis").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("python3-redis is missing; .ci/run installs it")
-		}
-		t.Skip("python3-redis not installed")
-	}
+	python := redistest.Python(t)
 	ctx := context.Background()
 	rdb := testClient(t)
 	name := newQueue(t, rdb).Name()
@@ -599,7 +591,7 @@ func TestDocsPythonWorkersDrainOurQueue(t *testing.T) {
 	var outs []*strings.Builder
 	var cmds []*exec.Cmd
 	for i := 0; i < 2; i++ {
-		cmd := exec.Command("python3", filepath.Join("testdata", "worker.py"))
+		cmd := exec.Command(python, filepath.Join("testdata", "worker.py"))
 		cmd.Env = append(os.Environ(), "REDIS_HOST="+host, "REDIS_PORT="+port, "QUEUE="+name)
 		out := &strings.Builder{}
 		cmd.Stdout, cmd.Stderr = out, out

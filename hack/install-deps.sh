@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the unit tests need on a Debian machine: a real redis-server
+# (tests start their own on loopback), redis-cli (the seeding benchmark's
+# baseline) and python3-redis (the docs' rediswq.py worker runs in the
+# interoperation tests). Does nothing when all are present.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+/usr/bin/python3 -c 'import redis' 2>/dev/null || need+=(python3-redis)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
