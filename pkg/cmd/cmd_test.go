@@ -1,0 +1,50 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/internal/redistest"
+)
+
+// redisAddr is the one redis-server of this package's tests.
+var redisAddr string
+
+func TestMain(m *testing.M) { redistest.Main(m, &redisAddr) }
+
+type result struct {
+	out, errOut string
+	err         error
+}
+
+// run executes the plugin's root command with args and stdin, as a user would.
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	streams, in, out, errOut := genericiooptions.NewTestIOStreams()
+	in.WriteString(stdin)
+	cmd := NewCmdWorkqueue(streams)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return result{out: out.String(), errOut: errOut.String(), err: err}
+}
+
+// redisURL gives the test the shared redis-server, skipping when there is none.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	if redisAddr == "" {
+		t.Skip("redis-server not installed")
+	}
+	return "--redis-url=redis://" + redisAddr
+}
+
+func mustRun(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	r := run(t, stdin, args...)
+	if r.err != nil {
+		t.Fatalf("%s: %v\nstderr: %s", strings.Join(args, " "), r.err, r.errOut)
+	}
+	return r
+}

@@ -1,0 +1,422 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/version"
+)
+
+const runExample = `  # The docs' pattern: the image's own program talks to the queue
+  kubectl workqueue run job2 --image gcr.io/myproject/job-wq-2 --parallelism 2
+
+  # Any command per item, no queue code in the image: the item is on stdin,
+  # in $WORKQUEUE_ITEM, and in place of {}
+  kubectl workqueue run job2 --image busybox:1.36 --parallelism 4 -- sh -c 'echo "processing $WORKQUEUE_ITEM"'
+
+  # One pod per item (the coarse-parallel pattern)
+  kubectl workqueue run job2 --image myimage:v1 --per-item -- /process {}
+
+  # Print the Job instead of running it
+  kubectl workqueue run job2 --image myimage:v1 --dry-run=client -o yaml`
+
+// RunOptions are the options of `kubectl workqueue run`.
+type RunOptions struct {
+	f *factory
+	genericiooptions.IOStreams
+	PrintFlags *genericclioptions.PrintFlags
+
+	Queue          string
+	Command        []string
+	Name           string
+	Image          string
+	WorkerImage    string
+	Parallelism    int32
+	PerItem        bool
+	Restart        string
+	BackoffLimit   int32
+	ActiveDeadline time.Duration
+	TTLAfter       time.Duration
+	Requests       string
+	Limits         string
+	Env            []string
+	ServiceAccount string
+	PullSecrets    []string
+	Labels         string
+	Restricted     bool
+	Lease          time.Duration
+	MaxAttempts    int
+	DryRun         string
+	Replace        bool
+	AllowEmpty     bool
+	Wait           bool
+	wait           WaitOptions
+
+	flagsSet  func(string) bool
+	namespace string
+	kube      kubernetes.Interface
+}
+
+// NewCmdRun builds `kubectl workqueue run`.
+func NewCmdRun(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RunOptions{
+		f: f, IOStreams: streams,
+		PrintFlags:  genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme.Scheme),
+		Parallelism: 1, Restart: "OnFailure", BackoffLimit: 6, Lease: queue.DefaultLease, MaxAttempts: 3,
+		Wait: true, DryRun: "none",
+	}
+	o.wait = WaitOptions{f: f, IOStreams: streams, StuckGrace: defaultStuckGrace}
+	cmd := &cobra.Command{
+		Use:   "run QUEUE --image IMAGE [--parallelism N] [-- COMMAND [ARGS...]]",
+		Short: "Run a Job of workers that drains a queue, and wait for it",
+		Long: `Run a batch/v1 Job whose pods drain QUEUE, then wait for it to complete with
+live progress. The Job is applied server-side; its pods find Redis through
+the Service and the password Secret made by 'kubectl workqueue init'.
+
+Without a command, the image's own entrypoint runs and talks to the queue
+itself, as in the Kubernetes docs (rediswq.py). With "-- COMMAND ARGS", a
+small worker binary is injected into the pod and runs COMMAND once per item,
+with the item on stdin, in $WORKQUEUE_ITEM and in place of {}: exit 0
+completes the item, anything else fails it (retried up to --max-attempts,
+then kept in the queue's failed list).
+
+Waiting ends with the Job's Complete condition (exit 0) or its failure (exit
+1, with the reason and the last log lines of failed pods). Pods that cannot
+run (image pull errors, bad config) fail the wait at once, naming the pod;
+unschedulable or crash-looping ones after --stuck-grace.`,
+		Example: runExample,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Image, "image", "", "image of the worker container (required)")
+	fl.StringVar(&o.Name, "name", "", "name of the Job (default: derived from the queue, e.g. wq-job2)")
+	fl.StringVar(&o.WorkerImage, "worker-image", version.WorkerImage(), "image holding the workqueue-worker binary, used with -- COMMAND")
+	fl.Int32VarP(&o.Parallelism, "parallelism", "p", o.Parallelism, "number of worker pods running at once")
+	fl.BoolVar(&o.PerItem, "per-item", false, "each pod takes exactly one item; completions = pending items")
+	fl.StringVar(&o.Restart, "restart", o.Restart, "the pods' restartPolicy: OnFailure or Never")
+	fl.Int32Var(&o.BackoffLimit, "backoff-limit", o.BackoffLimit, "failed pods before the Job is marked failed")
+	fl.DurationVar(&o.ActiveDeadline, "active-deadline", 0, "fail the Job if it runs longer than this (e.g. 1h; 0 = no limit)")
+	fl.DurationVar(&o.TTLAfter, "ttl-after-finished", 0, "delete the finished Job after this long (0 = keep it)")
+	fl.StringVar(&o.Requests, "requests", "", "resource requests of the worker container, e.g. cpu=100m,memory=128Mi")
+	fl.StringVar(&o.Limits, "limits", "", "resource limits of the worker container, e.g. cpu=1,memory=512Mi")
+	fl.StringArrayVarP(&o.Env, "env", "e", nil, "environment variable NAME=VALUE for the workers (repeatable)")
+	fl.StringVar(&o.ServiceAccount, "service-account", "", "service account of the worker pods")
+	fl.StringArrayVar(&o.PullSecrets, "image-pull-secret", nil, "image pull Secret for the worker pods (repeatable)")
+	fl.StringVarP(&o.Labels, "labels", "l", "", "labels for the Job and its pods, e.g. team=data,run=7")
+	fl.BoolVar(&o.Restricted, "restricted", false, "make the pods pass the \"restricted\" Pod Security Standard (the image must run as non-root)")
+	fl.DurationVar(&o.Lease, "lease", o.Lease, "how long a worker holds an item before others may take it over (renewed while it works)")
+	fl.IntVar(&o.MaxAttempts, "max-attempts", o.MaxAttempts, "failures before an item moves to the failed list (with -- COMMAND)")
+	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the Job, contact nothing) or "server" (validate it with the API server)`)
+	fl.Lookup("dry-run").NoOptDefVal = "client"
+	fl.BoolVar(&o.Replace, "replace", false, "delete an existing Job of the same name first")
+	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "start even if the queue has no pending items")
+	fl.BoolVar(&o.Wait, "wait", o.Wait, "wait for the Job to finish, showing progress")
+	o.wait.addFlags(cmd)
+	o.PrintFlags.AddFlags(cmd)
+	return cmd
+}
+
+// Complete resolves the command, namespace and clients.
+func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.Queue = args[0]
+	if i := cmd.ArgsLenAtDash(); i >= 0 {
+		if i != 1 {
+			return fmt.Errorf("unexpected arguments before --: %q; the command goes after --", args[1:i])
+		}
+		o.Command = args[1:]
+	} else if len(args) > 1 {
+		return fmt.Errorf("unexpected arguments %q: put the worker's command after --, e.g. run %s --image IMG -- %s", args[1:], o.Queue, strings.Join(args[1:], " "))
+	}
+	o.flagsSet = func(name string) bool { return cmd.Flags().Changed(name) }
+	if o.Name == "" {
+		o.Name = manifest.JobName(o.Queue)
+	}
+	ns, err := o.f.namespace()
+	if err != nil {
+		return err
+	}
+	o.namespace = ns
+	return nil
+}
+
+// Validate checks the flags before anything touches the cluster.
+func (o *RunOptions) Validate() error {
+	switch o.DryRun {
+	case "none", "client", "server":
+	default:
+		return fmt.Errorf(`--dry-run %q: must be "none", "client" or "server"`, o.DryRun)
+	}
+	if o.Image == "" {
+		return errors.New("--image is required: the image of the worker container")
+	}
+	if o.PerItem && o.flagsSet("parallelism") && o.Parallelism < 1 {
+		return fmt.Errorf("--parallelism %d: must be at least 1", o.Parallelism)
+	}
+	_, err := o.job(0)
+	return err
+}
+
+// job builds the Job; completions is used with --per-item.
+func (o *RunOptions) job(completions int32) (*batchv1.Job, error) {
+	jo := manifest.JobOptions{
+		Name: o.Name, Namespace: o.namespace, Queue: o.Queue, Image: o.Image, Command: o.Command,
+		WorkerImage: o.WorkerImage, Parallelism: o.Parallelism, PerItem: o.PerItem,
+		RestartPolicy: corev1.RestartPolicy(o.Restart), BackoffLimit: &o.BackoffLimit,
+		ServiceAccount: o.ServiceAccount, ImagePullSecrets: o.PullSecrets, Restricted: o.Restricted,
+		RedisService: o.f.redis.service, Lease: o.Lease, MaxAttempts: o.MaxAttempts,
+	}
+	if o.PerItem {
+		c := max(completions, 1)
+		jo.Completions = &c
+	}
+	if o.ActiveDeadline > 0 {
+		s := int64(o.ActiveDeadline.Seconds())
+		jo.ActiveDeadlineSeconds = &s
+	}
+	if o.TTLAfter > 0 {
+		s := int32(o.TTLAfter.Seconds())
+		jo.TTLSecondsAfterFinished = &s
+	}
+	port, err := strconv.ParseInt(o.f.redis.port, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-port %q: run needs the Service's port number, which the workers connect to", o.f.redis.port)
+	}
+	jo.RedisPort = int32(port)
+	if jo.Resources.Requests, err = parseResources("--requests", o.Requests); err != nil {
+		return nil, err
+	}
+	if jo.Resources.Limits, err = parseResources("--limits", o.Limits); err != nil {
+		return nil, err
+	}
+	for _, e := range o.Env {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok {
+			return nil, fmt.Errorf("--env %q: must be NAME=VALUE", e)
+		}
+		jo.Env = append(jo.Env, corev1.EnvVar{Name: k, Value: v})
+	}
+	if jo.Labels, err = parseLabels(o.Labels); err != nil {
+		return nil, err
+	}
+	jo.PasswordSecret = o.passwordSecret()
+	return manifest.Job(jo)
+}
+
+// passwordSecret points the workers at Redis' password. The Secret made by
+// init is optional: without it (Redis made with --no-auth, or not by us) the
+// variable is simply unset, and the Job can be generated with no cluster.
+func (o *RunOptions) passwordSecret() *corev1.SecretKeySelector {
+	name, key, explicit := o.f.redis.passwordSecret, manifest.PasswordSecretKey, true
+	if name == "" {
+		name, explicit = manifest.PasswordSecretName(o.f.redis.service), false
+	} else if n, k, ok := strings.Cut(name, ":"); ok {
+		name, key = n, k
+	}
+	optional := !explicit
+	return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key, Optional: &optional}
+}
+
+// Run applies the Job (or prints it) and waits for it.
+func (o *RunOptions) Run(ctx context.Context) error {
+	if o.DryRun == "client" {
+		job, err := o.job(1)
+		if err != nil {
+			return err
+		}
+		return o.print(job)
+	}
+	kube, err := o.f.kubeClient()
+	if err != nil {
+		return err
+	}
+	o.kube = kube
+
+	var completions int32
+	if !o.AllowEmpty || o.PerItem {
+		st, err := o.queueStats(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Pending == 0 && !o.AllowEmpty {
+			return fmt.Errorf("queue %q has no pending items: seed it first (kubectl workqueue seed %s ITEM...), or pass --allow-empty", o.Queue, o.Queue)
+		}
+		completions = int32(min(st.Pending, 1<<30))
+	}
+	job, err := o.job(completions)
+	if err != nil {
+		return err
+	}
+	if err := o.checkExisting(ctx); err != nil {
+		return err
+	}
+	res, err := applyObject(ctx, kube, o.namespace, job, applyOptions{DryRun: o.DryRun == "server"})
+	if err != nil {
+		return err
+	}
+	applied := res.Object.(*batchv1.Job)
+	if err := o.print(applied); err != nil {
+		return err
+	}
+	if o.DryRun == "server" || !o.Wait {
+		return nil
+	}
+	w := o.wait
+	w.Job, w.namespace, w.kube = applied.Name, o.namespace, kube
+	return w.Run(ctx)
+}
+
+func (o *RunOptions) queueStats(ctx context.Context) (*queue.Stats, error) {
+	conn, err := o.f.connectRedis(ctx, o.IOStreams)
+	if err != nil {
+		return nil, fmt.Errorf("%w (to start without looking at the queue, pass --allow-empty)", err)
+	}
+	defer conn.Close()
+	st, err := queue.New(conn.Client, o.Queue).Stats(ctx)
+	if err != nil {
+		return nil, explainRedis(conn, err)
+	}
+	return st, nil
+}
+
+// checkExisting refuses to clobber a Job of the same name, unless --replace.
+func (o *RunOptions) checkExisting(ctx context.Context) error {
+	jobs := o.kube.BatchV1().Jobs(o.namespace)
+	old, err := jobs.Get(ctx, o.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("looking for an existing job %q: %w", o.Name, err)
+	}
+	if !o.Replace {
+		state := "is still running"
+		if c := finishedCondition(old); c != "" {
+			state = "has already finished (" + c + ")"
+		}
+		return fmt.Errorf("job %q %s in namespace %q: pass --replace to delete and recreate it, or --name to run another", o.Name, state, o.namespace)
+	}
+	if o.DryRun == "server" {
+		return nil
+	}
+	return deleteJobAndWait(ctx, o.kube, o.namespace, o.Name)
+}
+
+func finishedCondition(job *batchv1.Job) string {
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return string(c.Type)
+		}
+	}
+	return ""
+}
+
+func (o *RunOptions) print(job *batchv1.Job) error {
+	if o.DryRun != "none" {
+		o.PrintFlags.Complete("%s (" + o.DryRun + " dry run)")
+	}
+	p, err := o.PrintFlags.ToPrinter()
+	if err != nil {
+		return err
+	}
+	return p.PrintObj(job, o.Out)
+}
+
+func parseResources(flag, s string) (corev1.ResourceList, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := corev1.ResourceList{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s %q: want NAME=QUANTITY[,NAME=QUANTITY], e.g. cpu=100m,memory=128Mi", flag, s)
+		}
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s=%s: %v", flag, k, v, err)
+		}
+		out[corev1.ResourceName(k)] = q
+	}
+	return out, nil
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--labels %q: want KEY=VALUE[,KEY=VALUE]", s)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// deleteJobAndWait deletes a Job with its pods and returns once it is gone,
+// so that a Job of the same name can be created.
+func deleteJobAndWait(ctx context.Context, kube kubernetes.Interface, namespace, name string) error {
+	jobs := kube.BatchV1().Jobs(namespace)
+	w, err := jobs.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
+	if err != nil {
+		return fmt.Errorf("watching job %q: %w", name, err)
+	}
+	defer w.Stop()
+	fg := metav1.DeletePropagationForeground
+	if err := jobs.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("deleting job %q: %w", name, err)
+	}
+	timeout := time.After(2 * time.Minute)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				// The watch ended early; look once more.
+				if _, err := jobs.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+					return nil
+				}
+				return fmt.Errorf("job %q is still being deleted; try again shortly", name)
+			}
+			if ev.Type == watch.Deleted {
+				return nil
+			}
+		case <-timeout:
+			return fmt.Errorf("job %q was not deleted within 2m (finalizers?): check kubectl get job %s -n %s -o yaml", name, name, namespace)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

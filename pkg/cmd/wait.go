@@ -1,0 +1,409 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/jobwatch"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/podlogs"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+)
+
+const defaultStuckGrace = jobwatch.DefaultStuckGrace
+
+// ErrInterrupted is returned when the user stopped waiting with Ctrl-C; the
+// Job goes on.
+var ErrInterrupted = errors.New("interrupted")
+
+// WaitOptions are the options of `kubectl workqueue wait`, and of run's wait.
+type WaitOptions struct {
+	f *factory
+	genericiooptions.IOStreams
+
+	Job        string
+	Timeout    time.Duration
+	StuckGrace time.Duration
+	Quiet      bool
+	Logs       bool
+
+	namespace string
+	kube      kubernetes.Interface
+}
+
+// NewCmdWait builds `kubectl workqueue wait`.
+func NewCmdWait(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &WaitOptions{f: f, IOStreams: streams, StuckGrace: defaultStuckGrace}
+	cmd := &cobra.Command{
+		Use:   "wait JOB",
+		Short: "Wait for a work-queue Job to complete, with live progress",
+		Long: `Wait for a Job to complete, showing the progress of its queue and pods.
+
+Exits 0 when the Job is Complete, and 1 when it fails (with the reason and
+the last lines of the failed pods' logs) or when its pods cannot run: image
+pull and configuration errors at once, unschedulable or crash-looping pods
+after --stuck-grace. Unlike 'kubectl wait --for=condition=complete', it does
+not sit until the timeout when the Job cannot succeed.`,
+		Example: `  kubectl workqueue wait wq-job2
+  kubectl workqueue wait wq-job2 --timeout 30m --logs`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Job = args[0]
+			ns, err := f.namespace()
+			if err != nil {
+				return err
+			}
+			o.namespace = ns
+			if o.kube, err = f.kubeClient(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func (o *WaitOptions) addFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.DurationVar(&o.Timeout, "timeout", 0, "give up waiting after this long (0 = no limit)")
+	fl.DurationVar(&o.StuckGrace, "stuck-grace", o.StuckGrace, "how long pods may be unschedulable or crash-looping before waiting fails")
+	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress output")
+	fl.BoolVar(&o.Logs, "logs", false, "stream the logs of every pod of the Job while waiting")
+}
+
+// Run waits for the Job to finish.
+func (o *WaitOptions) Run(ctx context.Context) error {
+	job, err := o.kube.BatchV1().Jobs(o.namespace).Get(ctx, o.Job, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("job %q not found in namespace %q", o.Job, o.namespace)
+	}
+	if err != nil {
+		return fmt.Errorf("getting job %q: %w", o.Job, err)
+	}
+	start := time.Now()
+	if job.Status.StartTime != nil {
+		start = job.Status.StartTime.Time
+	}
+
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var timeout <-chan time.Time
+	if o.Timeout > 0 {
+		t := time.NewTimer(o.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+
+	events := make(chan jobwatch.Event, 16)
+	watchErr := make(chan error, 1)
+	go func() {
+		watchErr <- jobwatch.Watch(waitCtx, o.kube, jobwatch.Options{Namespace: o.namespace, Name: o.Job, StuckGrace: o.StuckGrace}, events)
+	}()
+
+	finished := make(chan struct{})
+	logsDone := make(chan error, 1)
+	if o.Logs {
+		go func() {
+			logsDone <- podlogs.Stream(ctx, o.kube, podlogs.Options{
+				Namespace: o.namespace, Selector: "job-name=" + o.Job, Follow: true, Done: finished, Tail: -1,
+			}, podlogs.NewPrefixPrinter(o.Out, o.ErrOut, colorFor(o.Out), false))
+		}()
+	}
+
+	prog := newJobProgress(o.ErrOut, o.Job, start, o.Quiet, o.Logs)
+	defer prog.stop()
+	stats, warnings := o.queueStats(waitCtx, job)
+
+	for {
+		select {
+		case ev := <-events:
+			switch {
+			case ev.Progress != nil:
+				prog.pods = *ev.Progress
+				prog.draw(false)
+			case ev.Stuck != nil:
+				prog.clear()
+				close(finished)
+				return o.stuck(ev.Stuck)
+			case ev.Done != nil:
+				prog.pods = ev.Done.Progress
+				cancel()
+				prog.refreshQueue(stats)
+				prog.clear()
+				close(finished)
+				if o.Logs {
+					<-logsDone
+				}
+				return o.done(ctx, ev.Done, prog)
+			}
+		case st := <-stats:
+			prog.queue = st
+			prog.draw(false)
+		case msg := <-warnings:
+			prog.warn(msg)
+		case err := <-watchErr:
+			if ctx.Err() == nil && err != nil {
+				prog.clear()
+				return err
+			}
+		case <-prog.tick():
+			prog.draw(true)
+		case <-timeout:
+			prog.clear()
+			return fmt.Errorf("timed out after %v waiting for job %q; it keeps running: %s", o.Timeout, o.Job, prog.summary())
+		case <-ctx.Done():
+			prog.clear()
+			fmt.Fprintf(o.ErrOut, "Stopped waiting; job %q keeps running (%s).\n  Wait again:  kubectl workqueue wait %s -n %s\n  Read logs:   kubectl workqueue logs %s -n %s\n",
+				o.Job, prog.summary(), o.Job, o.namespace, o.Job, o.namespace)
+			return ErrInterrupted
+		}
+	}
+}
+
+// queueStats streams the Job's queue statistics every two seconds through
+// one connection, for as long as ctx lasts. Without a reachable queue the
+// progress shows the pods alone, after one warning.
+func (o *WaitOptions) queueStats(ctx context.Context, job *batchv1.Job) (<-chan *queue.Stats, <-chan string) {
+	out := make(chan *queue.Stats, 1)
+	warnings := make(chan string, 1)
+	name := job.Annotations[manifest.AnnotationQueue]
+	if name == "" || o.Quiet {
+		return out, warnings
+	}
+	go func() {
+		conn, err := o.f.connectRedis(ctx, o.IOStreams)
+		if err != nil {
+			if ctx.Err() == nil {
+				warnings <- "queue progress unavailable: " + err.Error()
+			}
+			return
+		}
+		defer conn.Close()
+		q := queue.New(conn.Client, name)
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			if st, err := q.Stats(ctx); err == nil {
+				select {
+				case out <- st:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out, warnings
+}
+
+func (o *WaitOptions) stuck(s *jobwatch.Stuck) error {
+	what := "pod " + s.Pod
+	if s.Pod == "" {
+		what = "the job controller"
+	}
+	msg := fmt.Sprintf("job %q cannot run: %s: %s", o.Job, what, s.Reason)
+	if s.Message != "" {
+		msg += ": " + s.Message
+	}
+	return fmt.Errorf("%s\n  The Job is left as it is. Look closer: kubectl describe pod %s -n %s\n  Remove it:  kubectl delete job %s -n %s",
+		msg, s.Pod, o.namespace, o.Job, o.namespace)
+}
+
+func (o *WaitOptions) done(ctx context.Context, out *jobwatch.Outcome, prog *jobProgress) error {
+	elapsed := time.Since(prog.start).Round(100 * time.Millisecond)
+	if out.Complete {
+		fmt.Fprintf(o.Out, "job.batch/%s complete in %v: %s\n", o.Job, elapsed, prog.summary())
+		if st := prog.queue; st != nil && st.Failed > 0 {
+			fmt.Fprintf(o.ErrOut, "Warning: %d items failed too often and are in the queue's failed list (kubectl workqueue status %s)\n", st.Failed, st.Queue)
+		}
+		return nil
+	}
+	o.printFailedPodLogs(ctx)
+	reason := out.Reason
+	if out.Message != "" {
+		reason += ": " + out.Message
+	}
+	return fmt.Errorf("job %q failed after %v: %s (%s)", o.Job, elapsed, reason, prog.summary())
+}
+
+// printFailedPodLogs shows the last lines of each failed pod's logs, which
+// is usually where the reason is.
+func (o *WaitOptions) printFailedPodLogs(ctx context.Context) {
+	pods, err := o.kube.CoreV1().Pods(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + o.Job})
+	if err != nil {
+		return
+	}
+	failed := map[string]bool{}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodFailed || restartedAfterFailure(&p) {
+			failed[p.Name] = true
+		}
+	}
+	if len(failed) == 0 {
+		return
+	}
+	fmt.Fprintf(o.ErrOut, "Last log lines of the failed pods:\n")
+	sink := podFilter{only: failed, Sink: podlogs.NewPrefixPrinter(o.ErrOut, o.ErrOut, false, false)}
+	_ = podlogs.Stream(ctx, o.kube, podlogs.Options{Namespace: o.namespace, Selector: "job-name=" + o.Job, Tail: 10}, sink)
+}
+
+func restartedAfterFailure(p *corev1.Pod) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if t := cs.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 {
+			return true
+		}
+		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+type podFilter struct {
+	podlogs.Sink
+	only map[string]bool
+}
+
+func (f podFilter) Line(l podlogs.Line) error {
+	if !f.only[l.Pod] {
+		return nil
+	}
+	return f.Sink.Line(l)
+}
+
+func (f podFilter) PodGone(pod, reason string) {
+	if f.only[pod] {
+		f.Sink.PodGone(pod, reason)
+	}
+}
+
+// jobProgress renders the wait's progress: a line redrawn in place on a
+// terminal, a plain line every few seconds otherwise.
+type jobProgress struct {
+	w       io.Writer
+	job     string
+	start   time.Time
+	quiet   bool
+	tty     bool
+	pods    jobwatch.Progress
+	queue   *queue.Stats
+	first   *queue.Stats
+	ticker  *time.Ticker
+	drawn   bool
+	lastOut string
+}
+
+func newJobProgress(w io.Writer, job string, start time.Time, quiet, plain bool) *jobProgress {
+	p := &jobProgress{w: w, job: job, start: start, quiet: quiet, tty: isTerminal(w) && !plain}
+	every := 5 * time.Second
+	if p.tty {
+		every = time.Second
+	}
+	if !quiet {
+		p.ticker = time.NewTicker(every)
+	}
+	return p
+}
+
+func (p *jobProgress) tick() <-chan time.Time {
+	if p.ticker == nil {
+		return nil
+	}
+	return p.ticker.C
+}
+
+func (p *jobProgress) refreshQueue(stats <-chan *queue.Stats) {
+	select {
+	case st := <-stats:
+		p.queue = st
+	default:
+	}
+}
+
+func (p *jobProgress) summary() string {
+	s := fmt.Sprintf("pods: %d active, %d succeeded, %d failed", p.pods.Active, p.pods.Succeeded, p.pods.Failed)
+	st := p.queue
+	if st == nil {
+		return s
+	}
+	total := st.Done + st.Pending + st.Processing + st.Failed
+	q := fmt.Sprintf("%d/%d items done", st.Done, total)
+	if st.Failed > 0 {
+		q += fmt.Sprintf(", %d failed", st.Failed)
+	}
+	if p.first == nil {
+		p.first = st
+	}
+	if dt := st.Time.Sub(p.first.Time).Seconds(); dt > 0 && st.Done > p.first.Done {
+		rate := float64(st.Done-p.first.Done) / dt
+		q += fmt.Sprintf(", %.1f/s", rate)
+		if left := st.Pending + st.Processing; left > 0 {
+			q += ", ETA " + time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second).String()
+		}
+	}
+	return q + "; " + s
+}
+
+// draw shows the progress: on a terminal at every change, otherwise only
+// on the ticker (periodic) and when something changed since the last line.
+func (p *jobProgress) draw(periodic bool) {
+	if p.quiet {
+		return
+	}
+	line := fmt.Sprintf("%s: %s (%v)", p.job, p.summary(), time.Since(p.start).Round(time.Second))
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.drawn = true
+		return
+	}
+	if periodic && line != p.lastOut {
+		fmt.Fprintln(p.w, line)
+		p.lastOut = line
+	}
+}
+
+func (p *jobProgress) warn(msg string) {
+	if p.quiet {
+		return
+	}
+	p.clear()
+	fmt.Fprintln(p.w, "Warning: "+msg)
+}
+
+func (p *jobProgress) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+func (p *jobProgress) stop() {
+	p.clear()
+	if p.ticker != nil {
+		p.ticker.Stop()
+	}
+}
+
+// colorFor says whether to colour output to w: on a terminal, unless the
+// user set NO_COLOR (https://no-color.org).
+func colorFor(w io.Writer) bool {
+	return isTerminal(w) && strings.TrimSpace(os.Getenv("NO_COLOR")) == ""
+}
