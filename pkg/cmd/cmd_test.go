@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/internal/redistest"
 )
@@ -23,11 +24,24 @@ type result struct {
 // run executes the plugin's root command with args and stdin, as a user would.
 func run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	return runWith(t, context.Background(), newFactory(), stdin, args...)
+}
+
+// runKube is run against a (fake) cluster.
+func runKube(t *testing.T, kube kubernetes.Interface, args ...string) result {
+	t.Helper()
+	f := newFactory()
+	f.kube = kube
+	return runWith(t, context.Background(), f, "", args...)
+}
+
+func runWith(t *testing.T, ctx context.Context, f *factory, stdin string, args ...string) result {
+	t.Helper()
 	streams, in, out, errOut := genericiooptions.NewTestIOStreams()
 	in.WriteString(stdin)
-	cmd := NewCmdWorkqueue(streams)
+	cmd := newRootCmd(f, streams)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
+	err := cmd.ExecuteContext(ctx)
 	return result{out: out.String(), errOut: errOut.String(), err: err}
 }
 

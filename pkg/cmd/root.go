@@ -18,7 +18,10 @@ import (
 
 // NewCmdWorkqueue builds the root command with every subcommand.
 func NewCmdWorkqueue(streams genericiooptions.IOStreams) *cobra.Command {
-	f := newFactory()
+	return newRootCmd(newFactory(), streams)
+}
+
+func newRootCmd(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubectl-workqueue",
 		Short: "Fill, run and inspect Redis work-queue Jobs",
@@ -39,10 +42,15 @@ logs (logs).`,
 	}
 	f.addFlags(cmd)
 	cmd.AddCommand(
+		NewCmdInit(f, streams),
 		NewCmdSeed(f, streams),
+		NewCmdRun(f, streams),
+		NewCmdWait(f, streams),
+		NewCmdLogs(f, streams),
 		NewCmdStatus(f, streams),
 		NewCmdDelete(f, streams),
 		NewCmdVersion(streams),
+		NewCmdCompletion(streams),
 	)
 	return cmd
 }

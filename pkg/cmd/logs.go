@@ -1,0 +1,155 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/jobwatch"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/podlogs"
+)
+
+const logsExample = `  # Every line of every pod of the Job, finished pods included
+  kubectl workqueue logs wq-job2
+
+  # Follow: new pods are picked up; ends when the Job finishes
+  kubectl workqueue logs wq-job2 -f
+
+  # The last 20 lines of each pod, with timestamps, as JSON objects
+  kubectl workqueue logs wq-job2 --tail 20 --timestamps -o json`
+
+// LogsOptions are the options of `kubectl workqueue logs`.
+type LogsOptions struct {
+	f *factory
+	genericiooptions.IOStreams
+
+	Job           string
+	Follow        bool
+	Since         time.Duration
+	Tail          int64
+	Timestamps    bool
+	Container     string
+	AllContainers bool
+	Previous      bool
+	MaxRequests   int
+	Output        string
+
+	namespace string
+	kube      kubernetes.Interface
+}
+
+// NewCmdLogs builds `kubectl workqueue logs`.
+func NewCmdLogs(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &LogsOptions{f: f, IOStreams: streams, Tail: -1, MaxRequests: podlogs.DefaultMaxRequests}
+	cmd := &cobra.Command{
+		Use:   "logs JOB",
+		Short: "Print the logs of every pod of a Job, each line prefixed with its pod",
+		Long: `Print the logs of every pod with the Job's job-name label, finished ones
+included, each line prefixed with its pod (and container, with several). The
+pods are read concurrently, at most --max-requests at a time; lines are never
+cut or interleaved, and each pod's lines stay in order. Pods whose logs are
+gone are reported on stderr, not skipped in silence.`,
+		Example: logsExample,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&o.Follow, "follow", "f", false, "keep streaming, pick up new pods, and stop when the Job finishes")
+	fl.DurationVar(&o.Since, "since", 0, "only lines newer than this, e.g. 5m")
+	fl.Int64Var(&o.Tail, "tail", o.Tail, "lines of each container's end to show (-1: all)")
+	fl.BoolVar(&o.Timestamps, "timestamps", false, "prefix each line with its time")
+	fl.StringVarP(&o.Container, "container", "c", "", "only this container")
+	fl.BoolVar(&o.AllContainers, "all-containers", false, "include init containers")
+	fl.BoolVarP(&o.Previous, "previous", "p", false, "the previous instance of each container (after restarts)")
+	fl.IntVar(&o.MaxRequests, "max-requests", o.MaxRequests, "log streams open at once")
+	fl.StringVarP(&o.Output, "output", "o", "", "json: one object per line with pod, container, timestamp and line")
+	return cmd
+}
+
+// Complete resolves the namespace and client.
+func (o *LogsOptions) Complete(args []string) error {
+	o.Job = args[0]
+	ns, err := o.f.namespace()
+	if err != nil {
+		return err
+	}
+	o.namespace = ns
+	o.kube, err = o.f.kubeClient()
+	return err
+}
+
+// Validate checks the flags.
+func (o *LogsOptions) Validate() error {
+	if o.Output != "" && o.Output != "json" {
+		return fmt.Errorf("--output %q: only json is supported (default: prefixed lines)", o.Output)
+	}
+	if o.Follow && o.Previous {
+		return fmt.Errorf("--follow and --previous cannot be combined")
+	}
+	if o.MaxRequests < 1 {
+		return fmt.Errorf("--max-requests %d: must be at least 1", o.MaxRequests)
+	}
+	return nil
+}
+
+// Run streams the logs.
+func (o *LogsOptions) Run(ctx context.Context) error {
+	job, err := o.kube.BatchV1().Jobs(o.namespace).Get(ctx, o.Job, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("job %q not found in namespace %q", o.Job, o.namespace)
+	}
+	if err != nil {
+		return fmt.Errorf("getting job %q: %w", o.Job, err)
+	}
+	var sink podlogs.Sink
+	if o.Output == "json" {
+		sink = podlogs.NewJSONPrinter(o.Out, o.ErrOut)
+	} else {
+		showContainer := o.AllContainers || (o.Container == "" && len(job.Spec.Template.Spec.Containers) > 1)
+		sink = podlogs.NewPrefixPrinter(o.Out, o.ErrOut, colorFor(o.Out), showContainer)
+	}
+	opts := podlogs.Options{
+		Namespace: o.namespace, Selector: "job-name=" + o.Job, Container: o.Container, AllContainers: o.AllContainers,
+		Follow: o.Follow, Since: o.Since, Tail: o.Tail, Timestamps: o.Timestamps, ParseTimes: o.Output == "json",
+		Previous: o.Previous, MaxRequests: o.MaxRequests,
+	}
+	if o.Follow {
+		finished := make(chan struct{})
+		opts.Done = finished
+		watchCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		// Following ends with the Job (or when it cannot be watched any more).
+		go func() {
+			defer close(finished)
+			events := make(chan jobwatch.Event)
+			go func() {
+				defer close(events)
+				_ = jobwatch.Watch(watchCtx, o.kube, jobwatch.Options{Namespace: o.namespace, Name: o.Job}, events)
+			}()
+			for ev := range events {
+				if ev.Done != nil {
+					cancel()
+				}
+			}
+		}()
+	}
+	err = podlogs.Stream(ctx, o.kube, opts, sink)
+	if ctx.Err() != nil {
+		return nil // Ctrl-C while following
+	}
+	return err
+}

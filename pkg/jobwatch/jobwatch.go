@@ -1,0 +1,445 @@
+// Package jobwatch watches a Job and its pods and reports what a user waiting
+// for the Job needs to know: progress, the outcome, and pods that cannot run.
+// It uses watches, never polls; a timer re-checks problems that must last a
+// grace period before they count.
+package jobwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+)
+
+// DefaultStuckGrace is how long a pod may stay unschedulable or crash-looping
+// before it is reported, when Options.StuckGrace is 0.
+const DefaultStuckGrace = time.Minute
+
+// Event is one of Progress, Done or Stuck.
+type Event struct {
+	Progress *Progress
+	Done     *Outcome
+	Stuck    *Stuck
+}
+
+// Progress holds the pod counts of the Job's status. Watch sends it first and
+// then whenever a count changes.
+type Progress struct {
+	Active, Ready, Succeeded, Failed int32
+}
+
+// Outcome is how the Job ended.
+type Outcome struct {
+	// Complete is true for the Complete condition, false for Failed.
+	Complete bool
+	// Reason and Message come from the condition, e.g. BackoffLimitExceeded
+	// or DeadlineExceeded for a failed Job.
+	Reason, Message string
+	// Progress holds the final counts.
+	Progress Progress
+}
+
+// Stuck reports something that keeps the Job's pods from running. Each pod
+// and container is reported once per kind of problem.
+type Stuck struct {
+	// Pod is empty for FailedCreate: the Job controller could not create a
+	// pod at all (quota, admission, PodSecurity).
+	Pod, Container string
+	// Reason is one of ErrImagePull, ImagePullBackOff, InvalidImageName,
+	// ErrImageNeverPull, CreateContainerConfigError, CreateContainerError,
+	// Unschedulable, CrashLoopBackOff, FailedCreate.
+	Reason  string
+	Message string
+}
+
+// Options says which Job to watch.
+type Options struct {
+	Namespace, Name string
+	// StuckGrace is how long a pod may be Unschedulable or in
+	// CrashLoopBackOff before it is reported; image and configuration
+	// errors are reported at once. 0 means DefaultStuckGrace.
+	StuckGrace time.Duration
+	// Clock replaces the real clock in tests.
+	Clock clock.Clock
+}
+
+// Watch reports the Job's progress, stuck pods and outcome on events until
+// the Job ends: it returns nil after sending Done, ctx's error when ctx ends,
+// and an error if the Job does not exist or is deleted or replaced before it
+// ends. It never closes events.
+func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events chan<- Event) error {
+	if o.Name == "" {
+		return errors.New("no job name given")
+	}
+	if o.Namespace == "" {
+		o.Namespace = metav1.NamespaceDefault
+	}
+	if o.StuckGrace <= 0 {
+		o.StuckGrace = DefaultStuckGrace
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+
+	jobLW := jobListWatch(kube, o)
+	jobs, jobRV, err := jobLW.list(ctx)
+	if err != nil {
+		return fmt.Errorf("getting job %q in namespace %q: %w", o.Name, o.Namespace, err)
+	}
+	if len(jobs) == 0 {
+		return fmt.Errorf("job %q not found in namespace %q", o.Name, o.Namespace)
+	}
+	job := jobs[0]
+	sel, err := podSelector(job)
+	if err != nil {
+		return err
+	}
+	podLW := podListWatch(kube, o.Namespace, sel)
+	pods, podRV, err := podLW.list(ctx)
+	if err != nil {
+		return fmt.Errorf("listing pods of job %q: %w", o.Name, err)
+	}
+	// Events explain pods the Job controller could not create. Reading
+	// them is optional: without permission, go without.
+	evLW := eventListWatch(kube, job)
+	evs, evRV, evErr := evLW.list(ctx)
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	jobCh := make(chan change[*batchv1.Job])
+	podCh := make(chan change[*corev1.Pod])
+	wg.Go(func() { jobLW.run(ctx, jobRV, jobCh) })
+	wg.Go(func() { podLW.run(ctx, podRV, podCh) })
+	var evCh chan change[*corev1.Event]
+	if evErr == nil {
+		evCh = make(chan change[*corev1.Event])
+		wg.Go(func() { evLW.run(ctx, evRV, evCh) })
+	}
+
+	w := &watcher{o: o, events: events, job: job, sel: sel, pods: map[string]*corev1.Pod{}, states: map[string]*podState{}, failedCreate: map[string]bool{}}
+	w.replacePods(pods)
+	w.addEvents(evs)
+	for {
+		finished, err := w.evaluate(ctx)
+		if finished || err != nil {
+			return err
+		}
+		select {
+		case c := <-jobCh:
+			if err := w.applyJob(c); err != nil {
+				return err
+			}
+		case c := <-podCh:
+			switch {
+			case c.event == "":
+				w.replacePods(c.relist)
+			case c.event == watch.Deleted:
+				w.removePod(c.obj)
+			default:
+				w.setPod(c.obj)
+			}
+		case c := <-evCh:
+			if c.event == "" {
+				w.addEvents(c.relist)
+			} else if c.event != watch.Deleted {
+				w.addEvents([]*corev1.Event{c.obj})
+			}
+		case <-w.timerC():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func jobListWatch(kube kubernetes.Interface, o Options) listWatch[*batchv1.Job] {
+	jobs := kube.BatchV1().Jobs(o.Namespace)
+	byName := fields.OneTermEqualSelector("metadata.name", o.Name).String()
+	return listWatch[*batchv1.Job]{
+		list: func(ctx context.Context) ([]*batchv1.Job, string, error) {
+			list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: byName})
+			if err != nil {
+				return nil, "", err
+			}
+			var items []*batchv1.Job
+			for i := range list.Items {
+				// Filtered again: not every client honours field selectors.
+				if list.Items[i].Name == o.Name {
+					items = append(items, &list.Items[i])
+				}
+			}
+			if items == nil {
+				items = []*batchv1.Job{}
+			}
+			return items, list.ResourceVersion, nil
+		},
+		watch: func(ctx context.Context, rv string) (watch.Interface, error) {
+			return jobs.Watch(ctx, metav1.ListOptions{FieldSelector: byName, ResourceVersion: rv, AllowWatchBookmarks: true})
+		},
+	}
+}
+
+// podSelector is the Job's own selector, as its controller uses it. The API
+// server always sets one; without it, the job-name label every Kubernetes
+// version puts on a Job's pods.
+func podSelector(job *batchv1.Job) (labels.Selector, error) {
+	if job.Spec.Selector == nil {
+		return labels.SelectorFromSet(labels.Set{"job-name": job.Name}), nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("job %q has an invalid selector: %w", job.Name, err)
+	}
+	return sel, nil
+}
+
+func podListWatch(kube kubernetes.Interface, namespace string, sel labels.Selector) listWatch[*corev1.Pod] {
+	pods := kube.CoreV1().Pods(namespace)
+	return listWatch[*corev1.Pod]{
+		list: func(ctx context.Context) ([]*corev1.Pod, string, error) {
+			list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+			if err != nil {
+				return nil, "", err
+			}
+			items := make([]*corev1.Pod, len(list.Items))
+			for i := range list.Items {
+				items[i] = &list.Items[i]
+			}
+			return items, list.ResourceVersion, nil
+		},
+		watch: func(ctx context.Context, rv string) (watch.Interface, error) {
+			return pods.Watch(ctx, metav1.ListOptions{LabelSelector: sel.String(), ResourceVersion: rv, AllowWatchBookmarks: true})
+		},
+	}
+}
+
+func eventListWatch(kube kubernetes.Interface, job *batchv1.Job) listWatch[*corev1.Event] {
+	events := kube.CoreV1().Events(job.Namespace)
+	about := fields.Set{"involvedObject.kind": "Job", "involvedObject.name": job.Name}.String()
+	return listWatch[*corev1.Event]{
+		list: func(ctx context.Context) ([]*corev1.Event, string, error) {
+			list, err := events.List(ctx, metav1.ListOptions{FieldSelector: about})
+			if err != nil {
+				return nil, "", err
+			}
+			items := make([]*corev1.Event, len(list.Items))
+			for i := range list.Items {
+				items[i] = &list.Items[i]
+			}
+			return items, list.ResourceVersion, nil
+		},
+		watch: func(ctx context.Context, rv string) (watch.Interface, error) {
+			return events.Watch(ctx, metav1.ListOptions{FieldSelector: about, ResourceVersion: rv, AllowWatchBookmarks: true})
+		},
+	}
+}
+
+// watcher is the state of Watch's loop; only that loop touches it.
+type watcher struct {
+	o      Options
+	events chan<- Event
+
+	job  *batchv1.Job
+	sel  labels.Selector
+	pods map[string]*corev1.Pod // by podKey
+	// states remembers, per pod, when graced problems were first seen and
+	// which problems were reported.
+	states       map[string]*podState
+	failedCreate map[string]bool // messages of FailedCreate events, true once reported
+
+	sentProgress *Progress
+	timer        clock.Timer
+}
+
+type podState struct {
+	firstSeen map[string]time.Time
+	reported  map[string]bool
+}
+
+func podKey(pod *corev1.Pod) string {
+	if pod.UID != "" {
+		return string(pod.UID)
+	}
+	return pod.Name
+}
+
+func (w *watcher) applyJob(c change[*batchv1.Job]) error {
+	if c.event == "" {
+		if len(c.relist) == 0 {
+			return fmt.Errorf("job %q in namespace %q was deleted before it finished", w.o.Name, w.o.Namespace)
+		}
+		c.obj = c.relist[0]
+	} else if c.obj.Name != w.o.Name {
+		return nil
+	}
+	switch {
+	case c.event == watch.Deleted:
+		return fmt.Errorf("job %q in namespace %q was deleted before it finished", w.o.Name, w.o.Namespace)
+	case w.job.UID != "" && c.obj.UID != w.job.UID:
+		return fmt.Errorf("job %q in namespace %q was replaced by a new Job before it finished", w.o.Name, w.o.Namespace)
+	}
+	w.job = c.obj
+	return nil
+}
+
+// owned says whether pod belongs to the Job: it matches the selector and is
+// not controlled by something else (e.g. a previous Job of the same name).
+func (w *watcher) owned(pod *corev1.Pod) bool {
+	if !w.sel.Matches(labels.Set(pod.Labels)) {
+		return false
+	}
+	ref := metav1.GetControllerOf(pod)
+	return ref == nil || w.job.UID == "" || ref.UID == w.job.UID
+}
+
+func (w *watcher) setPod(pod *corev1.Pod) {
+	if w.owned(pod) {
+		w.pods[podKey(pod)] = pod
+	}
+}
+
+func (w *watcher) removePod(pod *corev1.Pod) {
+	delete(w.pods, podKey(pod))
+	delete(w.states, podKey(pod))
+}
+
+func (w *watcher) replacePods(pods []*corev1.Pod) {
+	w.pods = map[string]*corev1.Pod{}
+	for _, pod := range pods {
+		w.setPod(pod)
+	}
+	for key := range w.states {
+		if w.pods[key] == nil {
+			delete(w.states, key)
+		}
+	}
+}
+
+func (w *watcher) addEvents(evs []*corev1.Event) {
+	for _, ev := range evs {
+		if ev.Reason != "FailedCreate" || ev.Type != corev1.EventTypeWarning || ev.InvolvedObject.Kind != "Job" ||
+			ev.InvolvedObject.Name != w.job.Name || (w.job.UID != "" && ev.InvolvedObject.UID != w.job.UID) {
+			continue
+		}
+		if _, seen := w.failedCreate[ev.Message]; !seen {
+			w.failedCreate[ev.Message] = false
+		}
+	}
+}
+
+func (w *watcher) send(ctx context.Context, ev Event) error {
+	select {
+	case w.events <- ev:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// evaluate sends what changed since the last call and arms the timer for
+// the next graced problem. It returns true once Done was sent.
+func (w *watcher) evaluate(ctx context.Context) (bool, error) {
+	if p := progressOf(w.job); w.sentProgress == nil || *w.sentProgress != p {
+		if err := w.send(ctx, Event{Progress: &p}); err != nil {
+			return false, err
+		}
+		w.sentProgress = &p
+	}
+	if out := outcomeOf(w.job); out != nil {
+		return true, w.send(ctx, Event{Done: out})
+	}
+
+	for _, msg := range sortedKeys(w.failedCreate) {
+		if w.failedCreate[msg] {
+			continue
+		}
+		w.failedCreate[msg] = true
+		if err := w.send(ctx, Event{Stuck: &Stuck{Reason: "FailedCreate", Message: msg}}); err != nil {
+			return false, err
+		}
+	}
+
+	now := w.o.Clock.Now()
+	var next time.Time
+	pods := make([]*corev1.Pod, 0, len(w.pods))
+	for _, pod := range w.pods {
+		pods = append(pods, pod)
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	for _, pod := range pods {
+		st := w.states[podKey(pod)]
+		if st == nil {
+			st = &podState{firstSeen: map[string]time.Time{}, reported: map[string]bool{}}
+			w.states[podKey(pod)] = st
+		}
+		for _, p := range podProblems(pod) {
+			key := p.container + "/" + p.class
+			if st.reported[key] {
+				continue
+			}
+			if p.graced {
+				since := p.since
+				if since.IsZero() {
+					if _, ok := st.firstSeen[key]; !ok {
+						st.firstSeen[key] = now
+					}
+					since = st.firstSeen[key]
+				}
+				if due := since.Add(w.o.StuckGrace); now.Before(due) {
+					if next.IsZero() || due.Before(next) {
+						next = due
+					}
+					continue
+				}
+			}
+			st.reported[key] = true
+			stuck := &Stuck{Pod: pod.Name, Container: p.container, Reason: p.reason, Message: p.message}
+			if err := w.send(ctx, Event{Stuck: stuck}); err != nil {
+				return false, err
+			}
+		}
+	}
+	w.arm(now, next)
+	return false, nil
+}
+
+// arm sets the timer to fire at next, or stops it when next is zero.
+func (w *watcher) arm(now, next time.Time) {
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	if !next.IsZero() {
+		w.timer = w.o.Clock.NewTimer(next.Sub(now))
+	}
+}
+
+func (w *watcher) timerC() <-chan time.Time {
+	if w.timer == nil {
+		return nil
+	}
+	return w.timer.C()
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

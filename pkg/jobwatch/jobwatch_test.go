@@ -1,0 +1,466 @@
+package jobwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+)
+
+const (
+	ns      = "wq"
+	jobName = "wq-job"
+	jobUID  = types.UID("job-uid")
+	// deadline bounds every wait of a test; none of them sleeps.
+	deadline = 10 * time.Second
+)
+
+func testJob(status batchv1.JobStatus) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: ns, UID: jobUID},
+		Spec: batchv1.JobSpec{Selector: &metav1.LabelSelector{
+			MatchLabels: map[string]string{"batch.kubernetes.io/controller-uid": string(jobUID)},
+		}},
+		Status: status,
+	}
+}
+
+func testPod(name string, mutate func(*corev1.Pod)) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: ns, UID: types.UID("uid-" + name),
+			Labels: map[string]string{"batch.kubernetes.io/controller-uid": string(jobUID), "job-name": jobName},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "batch/v1", Kind: "Job", Name: jobName, UID: jobUID, Controller: ptr.To(true),
+			}},
+		},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "worker", Image: "worker:1"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending},
+	}
+	if mutate != nil {
+		mutate(p)
+	}
+	return p
+}
+
+func waitingPod(name, reason, message string) *corev1.Pod {
+	return testPod(name, func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+			Name:  "worker",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}},
+		}}
+	})
+}
+
+func unschedulablePod(name string, since time.Time) *corev1.Pod {
+	return testPod(name, func(p *corev1.Pod) {
+		p.Status.Conditions = []corev1.PodCondition{{
+			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+			Message: "0/1 nodes are available: 1 Insufficient cpu.", LastTransitionTime: metav1.NewTime(since),
+		}}
+	})
+}
+
+// watching is a Watch running in the background.
+type watching struct {
+	t      *testing.T
+	kube   *fake.Clientset
+	events chan Event
+	result chan error
+}
+
+// startWatch runs Watch over objs and returns once its watches are open (the
+// fake's watch, unlike the API server's, does not replay deletions made
+// between a list and a watch).
+func startWatch(t *testing.T, o Options, objs ...runtime.Object) *watching {
+	t.Helper()
+	w := &watching{t: t, kube: fake.NewClientset(objs...), events: make(chan Event, 100), result: make(chan error, 1)}
+	opened := make(chan string, 10)
+	w.kube.PrependWatchReactor("*", func(action k8stesting.Action) (bool, watch.Interface, error) {
+		wa := action.(k8stesting.WatchActionImpl)
+		fw, err := w.kube.Tracker().Watch(wa.GetResource(), wa.GetNamespace(), wa.ListOptions)
+		opened <- wa.GetResource().Resource
+		return true, fw, err
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	o.Namespace, o.Name = ns, jobName
+	go func() { w.result <- Watch(ctx, w.kube, o, w.events) }()
+	seen := map[string]bool{}
+	for len(seen) < 3 {
+		select {
+		case r := <-opened:
+			seen[r] = true
+		case err := <-w.result:
+			t.Fatalf("Watch returned before watching: %v", err)
+		case <-time.After(deadline):
+			t.Fatalf("timed out waiting for the watches, have %v", seen)
+		}
+	}
+	return w
+}
+
+// next returns the next event.
+func (w *watching) next() Event {
+	w.t.Helper()
+	select {
+	case ev := <-w.events:
+		return ev
+	case err := <-w.result:
+		// Watch may return right after sending its last event.
+		w.result <- err
+		select {
+		case ev := <-w.events:
+			return ev
+		default:
+			w.t.Fatalf("Watch returned %v while an event was expected", err)
+		}
+	case <-time.After(deadline):
+		w.t.Fatal("timed out waiting for an event")
+	}
+	panic("unreachable")
+}
+
+// nextStuck skips Progress events up to the next Stuck.
+func (w *watching) nextStuck() *Stuck {
+	w.t.Helper()
+	for {
+		ev := w.next()
+		switch {
+		case ev.Stuck != nil:
+			return ev.Stuck
+		case ev.Done != nil:
+			w.t.Fatalf("Done %+v while waiting for Stuck", ev.Done)
+		}
+	}
+}
+
+func (w *watching) wantProgress(want Progress) {
+	w.t.Helper()
+	ev := w.next()
+	if ev.Progress == nil || *ev.Progress != want {
+		w.t.Fatalf("got %s, want Progress %+v", describe(ev), want)
+	}
+}
+
+func (w *watching) wantNoStuckYet() {
+	w.t.Helper()
+	for {
+		select {
+		case ev := <-w.events:
+			if ev.Progress == nil {
+				w.t.Fatalf("got %s before the grace period ended", describe(ev))
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (w *watching) wantResult(want error) {
+	w.t.Helper()
+	select {
+	case err := <-w.result:
+		if !errors.Is(err, want) {
+			w.t.Fatalf("Watch returned %v, want %v", err, want)
+		}
+	case <-time.After(deadline):
+		w.t.Fatal("timed out waiting for Watch to return")
+	}
+}
+
+func (w *watching) setJobStatus(status batchv1.JobStatus) {
+	w.t.Helper()
+	if _, err := w.kube.BatchV1().Jobs(ns).UpdateStatus(context.Background(), testJob(status), metav1.UpdateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *watching) createPod(p *corev1.Pod) {
+	w.t.Helper()
+	if _, err := w.kube.CoreV1().Pods(ns).Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func describe(ev Event) string {
+	switch {
+	case ev.Progress != nil:
+		return fmt.Sprintf("Progress %+v", *ev.Progress)
+	case ev.Done != nil:
+		return fmt.Sprintf("Done %+v", *ev.Done)
+	case ev.Stuck != nil:
+		return fmt.Sprintf("Stuck %+v", *ev.Stuck)
+	}
+	return "empty event"
+}
+
+func condition(t batchv1.JobConditionType, reason, message string) batchv1.JobCondition {
+	return batchv1.JobCondition{Type: t, Status: corev1.ConditionTrue, Reason: reason, Message: message}
+}
+
+func TestWatchReportsProgressUntilComplete(t *testing.T) {
+	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{Active: 2}))
+	w.wantProgress(Progress{Active: 2})
+
+	w.setJobStatus(batchv1.JobStatus{Active: 2, Ready: ptr.To[int32](2)})
+	w.wantProgress(Progress{Active: 2, Ready: 2})
+	w.setJobStatus(batchv1.JobStatus{Active: 1, Ready: ptr.To[int32](1), Succeeded: 1})
+	w.wantProgress(Progress{Active: 1, Ready: 1, Succeeded: 1})
+
+	// Every pod is done, the controller says SuccessCriteriaMet first: not
+	// the end yet.
+	w.setJobStatus(batchv1.JobStatus{Succeeded: 2, Ready: ptr.To[int32](0),
+		Conditions: []batchv1.JobCondition{condition(batchv1.JobSuccessCriteriaMet, "CompletionsReached", "")}})
+	w.wantProgress(Progress{Succeeded: 2})
+	w.setJobStatus(batchv1.JobStatus{Succeeded: 2, Ready: ptr.To[int32](0), Conditions: []batchv1.JobCondition{
+		condition(batchv1.JobSuccessCriteriaMet, "CompletionsReached", ""),
+		condition(batchv1.JobComplete, "CompletionsReached", "Reached expected number of succeeded pods"),
+	}})
+	ev := w.next()
+	if ev.Done == nil || !ev.Done.Complete || ev.Done.Progress != (Progress{Succeeded: 2}) {
+		t.Fatalf("got %s, want Done Complete", describe(ev))
+	}
+	w.wantResult(nil)
+}
+
+func TestWatchReportsFailureWithReason(t *testing.T) {
+	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{Active: 1}))
+	w.wantProgress(Progress{Active: 1})
+
+	// FailureTarget: the Job will fail once its pods have terminated.
+	target := condition(batchv1.JobFailureTarget, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+	w.setJobStatus(batchv1.JobStatus{Active: 1, Failed: 4, Conditions: []batchv1.JobCondition{target}})
+	w.wantProgress(Progress{Active: 1, Failed: 4})
+	w.setJobStatus(batchv1.JobStatus{Failed: 5, Conditions: []batchv1.JobCondition{target}})
+	w.wantProgress(Progress{Failed: 5})
+
+	w.setJobStatus(batchv1.JobStatus{Failed: 5, Conditions: []batchv1.JobCondition{
+		target, condition(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+	}})
+	ev := w.next()
+	if ev.Done == nil || ev.Done.Complete || ev.Done.Reason != "BackoffLimitExceeded" ||
+		ev.Done.Message != "Job has reached the specified backoff limit" || ev.Done.Progress.Failed != 5 {
+		t.Fatalf("got %s, want Done Failed BackoffLimitExceeded", describe(ev))
+	}
+	w.wantResult(nil)
+}
+
+func TestWatchFinishedJob(t *testing.T) {
+	job := testJob(batchv1.JobStatus{Failed: 1, Conditions: []batchv1.JobCondition{
+		condition(batchv1.JobFailed, "DeadlineExceeded", "Job was active longer than specified deadline"),
+	}})
+	events := make(chan Event, 10)
+	err := Watch(context.Background(), fake.NewClientset(job), Options{Namespace: ns, Name: jobName}, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(events)
+	var got []string
+	for ev := range events {
+		got = append(got, describe(ev))
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "Progress") || !strings.Contains(got[1], "DeadlineExceeded") {
+		t.Errorf("events %q, want Progress then Done DeadlineExceeded", got)
+	}
+}
+
+func TestWatchJobNotFound(t *testing.T) {
+	other := testJob(batchv1.JobStatus{})
+	other.Name = "other"
+	err := Watch(context.Background(), fake.NewClientset(other), Options{Namespace: ns, Name: jobName}, make(chan Event, 1))
+	if err == nil || err.Error() != `job "wq-job" not found in namespace "wq"` {
+		t.Errorf("Watch = %v", err)
+	}
+}
+
+func TestWatchJobDeleted(t *testing.T) {
+	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{Active: 1}))
+	w.wantProgress(Progress{Active: 1})
+	if err := w.kube.BatchV1().Jobs(ns).Delete(context.Background(), jobName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-w.result:
+		if err == nil || !strings.Contains(err.Error(), "was deleted") {
+			t.Errorf("Watch = %v, want job deleted", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("timed out")
+	}
+}
+
+func TestWatchEndsWithContext(t *testing.T) {
+	kube := fake.NewClientset(testJob(batchv1.JobStatus{Active: 1}))
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan Event) // unbuffered and never read: Watch blocks sending
+	result := make(chan error, 1)
+	go func() { result <- Watch(ctx, kube, Options{Namespace: ns, Name: jobName}, events) }()
+	cancel()
+	select {
+	case err := <-result:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Watch = %v, want context.Canceled", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("Watch did not return after cancel")
+	}
+}
+
+func TestWatchReportsImageAndConfigErrorsAtOnce(t *testing.T) {
+	// A leftover pod of an earlier Job of the same name is not ours.
+	foreign := waitingPod("wq-job-old", "ImagePullBackOff", "")
+	foreign.OwnerReferences[0].UID = "old-uid"
+	w := startWatch(t, Options{StuckGrace: time.Hour}, testJob(batchv1.JobStatus{Active: 2}), foreign)
+	w.wantProgress(Progress{Active: 2})
+
+	w.createPod(waitingPod("wq-job-a", "ImagePullBackOff", `Back-off pulling image "worker:1"`))
+	got := w.nextStuck()
+	want := Stuck{Pod: "wq-job-a", Container: "worker", Reason: "ImagePullBackOff", Message: `Back-off pulling image "worker:1"`}
+	if *got != want {
+		t.Fatalf("got %+v, want %+v", *got, want)
+	}
+
+	// The same problem under its other name is not reported again...
+	p := waitingPod("wq-job-a", "ErrImagePull", "pull access denied")
+	if _, err := w.kube.CoreV1().Pods(ns).UpdateStatus(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// ...so the next report is about the next pod.
+	w.createPod(waitingPod("wq-job-b", "CreateContainerConfigError", `secret "redis-auth" not found`))
+	got = w.nextStuck()
+	if got.Pod != "wq-job-b" || got.Reason != "CreateContainerConfigError" || !strings.Contains(got.Message, "redis-auth") {
+		t.Fatalf("got %+v, want wq-job-b CreateContainerConfigError", *got)
+	}
+}
+
+func TestWatchReportsUnschedulableAfterGrace(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	w := startWatch(t, Options{StuckGrace: time.Minute, Clock: fc},
+		testJob(batchv1.JobStatus{Active: 1}), unschedulablePod("wq-job-a", fc.Now().Add(-10*time.Second)))
+	w.wantProgress(Progress{Active: 1})
+	waitForTimer(t, fc)
+	w.wantNoStuckYet()
+
+	fc.Step(40 * time.Second) // 50s unschedulable
+	if !fc.HasWaiters() {
+		t.Fatal("timer fired before the grace period ended")
+	}
+	fc.Step(10 * time.Second) // 60s
+	got := w.nextStuck()
+	if got.Pod != "wq-job-a" || got.Reason != "Unschedulable" || !strings.Contains(got.Message, "Insufficient cpu") {
+		t.Fatalf("got %+v", *got)
+	}
+}
+
+func TestWatchReportsUnschedulableLongAgoAtOnce(t *testing.T) {
+	w := startWatch(t, Options{StuckGrace: time.Minute},
+		testJob(batchv1.JobStatus{Active: 1}), unschedulablePod("wq-job-a", time.Now().Add(-time.Hour)))
+	if got := w.nextStuck(); got.Reason != "Unschedulable" {
+		t.Fatalf("got %+v", *got)
+	}
+}
+
+func TestWatchReportsUnschedulableWithRealClock(t *testing.T) {
+	const grace = 50 * time.Millisecond
+	start := time.Now()
+	w := startWatch(t, Options{StuckGrace: grace},
+		testJob(batchv1.JobStatus{Active: 1}), unschedulablePod("wq-job-a", time.Time{}))
+	got := w.nextStuck()
+	if got.Reason != "Unschedulable" {
+		t.Fatalf("got %+v", *got)
+	}
+	if elapsed := time.Since(start); elapsed < grace {
+		t.Errorf("reported after %v, before the %v grace", elapsed, grace)
+	}
+}
+
+func TestWatchReportsCrashLoopAfterGrace(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	crashing := testPod("wq-job-a", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodRunning
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+			Name: "worker", RestartCount: 3,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 1, Reason: "Error", Message: "cannot reach redis"}},
+		}}
+	})
+	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, testJob(batchv1.JobStatus{Active: 1}), crashing)
+	w.wantProgress(Progress{Active: 1})
+	waitForTimer(t, fc)
+	w.wantNoStuckYet()
+	fc.Step(30 * time.Second)
+	got := w.nextStuck()
+	want := Stuck{Pod: "wq-job-a", Container: "worker", Reason: "CrashLoopBackOff",
+		Message: "restarted 3 times, last exit code 1 (Error): cannot reach redis"}
+	if *got != want {
+		t.Fatalf("got %+v, want %+v", *got, want)
+	}
+}
+
+func TestWatchReportsFailedCreate(t *testing.T) {
+	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{}))
+	w.wantProgress(Progress{})
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "wq-job.1", Namespace: ns},
+		InvolvedObject: corev1.ObjectReference{Kind: "Job", Name: jobName, Namespace: ns, UID: jobUID},
+		Type:           corev1.EventTypeWarning, Reason: "FailedCreate",
+		Message: `Error creating: pods "wq-job-x" is forbidden: violates PodSecurity "restricted:latest"`,
+	}
+	if _, err := w.kube.CoreV1().Events(ns).Create(context.Background(), ev, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := w.nextStuck()
+	if got.Reason != "FailedCreate" || got.Pod != "" || !strings.Contains(got.Message, "PodSecurity") {
+		t.Fatalf("got %+v", *got)
+	}
+}
+
+// waitForTimer polls, with a deadline, until Watch armed its timer: it has
+// then evaluated the pods and found a problem still within its grace.
+func waitForTimer(t *testing.T, fc *clocktesting.FakeClock) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, deadline, true,
+		func(context.Context) (bool, error) { return fc.HasWaiters(), nil })
+	if err != nil {
+		t.Fatal("Watch never armed its timer")
+	}
+}
+
+func TestOutcomeOf(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		conds []batchv1.JobCondition
+		want  *Outcome
+	}{
+		{"running", nil, nil},
+		{"success criteria met only", []batchv1.JobCondition{condition(batchv1.JobSuccessCriteriaMet, "x", "")}, nil},
+		{"failure target only", []batchv1.JobCondition{condition(batchv1.JobFailureTarget, "DeadlineExceeded", "")}, nil},
+		{"complete", []batchv1.JobCondition{condition(batchv1.JobComplete, "", "")}, &Outcome{Complete: true}},
+		{"failed", []batchv1.JobCondition{condition(batchv1.JobFailed, "PodFailurePolicy", "m")}, &Outcome{Reason: "PodFailurePolicy", Message: "m"}},
+		{"failed without reason", []batchv1.JobCondition{
+			condition(batchv1.JobFailureTarget, "DeadlineExceeded", "too slow"), condition(batchv1.JobFailed, "", ""),
+		}, &Outcome{Reason: "DeadlineExceeded", Message: "too slow"}},
+		{"condition not true", []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionFalse}}, nil},
+	} {
+		got := outcomeOf(testJob(batchv1.JobStatus{Conditions: tc.conds}))
+		if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
