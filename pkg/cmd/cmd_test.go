@@ -8,7 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 // redisAddr is the one redis-server of this package's tests.

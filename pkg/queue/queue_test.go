@@ -18,7 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 // serverAddr is the one redis-server of this package's tests; each test

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 func TestConnectURL(t *testing.T) {
