@@ -1,0 +1,704 @@
+package cmd
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
+	kubescheme "k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+)
+
+const initExample = `  # Redis with a generated password and its data in an emptyDir
+  kubectl workqueue init
+
+  # Keep the queues across pod restarts, on a 1Gi volume
+  kubectl workqueue init --storage 1Gi
+
+  # Print the manifests, contacting no cluster (e.g. for GitOps)
+  kubectl workqueue init --dry-run=client -o yaml`
+
+// InitOptions are the options of `kubectl workqueue init`.
+type InitOptions struct {
+	f *factory
+	genericiooptions.IOStreams
+	PrintFlags *genericclioptions.PrintFlags
+
+	Image          string
+	NoAuth         bool
+	Storage        string
+	StorageClass   string
+	DryRun         string
+	Timeout        time.Duration
+	Wait           bool
+	ForceConflicts bool
+
+	// Resolved by Complete.
+	namespace  string
+	explicitNS bool // -n given (or set in the kubeconfig's context)
+	service    string
+	kube       kubernetes.Interface
+}
+
+// NewCmdInit builds `kubectl workqueue init`.
+func NewCmdInit(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &InitOptions{
+		f: f, IOStreams: streams,
+		PrintFlags: &genericclioptions.PrintFlags{
+			OutputFormat:       new(string),
+			JSONYamlPrintFlags: genericclioptions.NewJSONYamlPrintFlags(),
+			NamePrintFlags:     genericclioptions.NewNamePrintFlags(""),
+			TypeSetterPrinter:  printers.NewTypeSetter(kubescheme.Scheme),
+		},
+		Image:   manifest.DefaultRedisImage,
+		DryRun:  "none",
+		Timeout: 2 * time.Minute,
+		Wait:    true,
+	}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Deploy the queue's Redis into the namespace",
+		Long: `Deploy the Redis that holds the queues: a Deployment of one pod and a Service
+named by --redis-service, applied server-side, then wait until Redis is ready.
+
+By default Redis requires a password, generated at random into the Secret
+<service>-auth, where every other command and the workers of 'run' find it.
+Running init again keeps that password, changes nothing that has not changed,
+and says so for each object. --no-auth runs Redis without a password.
+
+Redis appends every write to a file (appendonly): in an emptyDir by default,
+which survives container restarts but not the pod; with --storage SIZE on a
+PersistentVolumeClaim, which survives both. The pod passes the "restricted"
+Pod Security Standard.
+
+--dry-run=client prints what would be applied without contacting the cluster
+(its Secret holds a new random password each time); --dry-run=server has the
+API server validate and admit the objects without saving them.`,
+		Example: initExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Image, "image", o.Image, "Redis image")
+	fl.BoolVar(&o.NoAuth, "no-auth", false, "run Redis without a password (anyone who reaches the Service can use it)")
+	fl.StringVar(&o.Storage, "storage", "", "keep Redis' data on a PersistentVolumeClaim of this size, e.g. 1Gi (default: an emptyDir)")
+	fl.StringVar(&o.StorageClass, "storage-class", "", "storage class of the claim (needs --storage; default: the cluster's default class)")
+	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the objects, contact nothing) or "server" (have the API server validate them, save nothing)`)
+	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for Redis to be ready")
+	fl.BoolVar(&o.Wait, "wait", o.Wait, "wait until Redis is ready")
+	fl.BoolVar(&o.ForceConflicts, "force-conflicts", false, "take back fields of the objects that someone else changed since (kubectl scale, set image, edit...)")
+	o.PrintFlags.AddFlags(cmd)
+	return cmd
+}
+
+// Complete resolves the namespace, the Service name and, unless
+// --dry-run=client, the Kubernetes client.
+func (o *InitOptions) Complete(cmd *cobra.Command, args []string) error {
+	ns, explicit, err := o.f.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("reading the namespace from kubeconfig: %w", err)
+	}
+	o.namespace, o.explicitNS, o.service = ns, explicit, o.f.redis.service
+	if o.DryRun == "client" {
+		return nil // --dry-run=client never talks to the cluster
+	}
+	o.kube, err = o.f.kubeClient()
+	return err
+}
+
+// Validate checks the flags before anything is applied.
+func (o *InitOptions) Validate() error {
+	switch o.DryRun {
+	case "none", "client", "server":
+	default:
+		return fmt.Errorf(`--dry-run %q: must be "none", "client" or "server"`, o.DryRun)
+	}
+	if _, err := o.PrintFlags.ToPrinter(); err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	if o.Wait && o.DryRun == "none" && o.Timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be greater than zero (or pass --wait=false)", o.Timeout)
+	}
+	if ref := o.f.redis.passwordSecret; ref != "" {
+		name, _, _ := strings.Cut(ref, ":")
+		if name != manifest.PasswordSecretName(o.service) {
+			return fmt.Errorf("--redis-password-secret %q: init keeps the password in the Secret %s, which the other commands find by themselves; drop the flag",
+				ref, manifest.PasswordSecretName(o.service))
+		}
+	}
+	// The generators check the rest (--storage, --storage-class, the names).
+	_, err := manifest.Redis(o.redisOptions("validate"))
+	return err
+}
+
+func (o *InitOptions) redisOptions(password string) manifest.RedisOptions {
+	ro := manifest.RedisOptions{
+		Name:         o.service,
+		Image:        o.Image,
+		Password:     password,
+		Storage:      o.Storage,
+		StorageClass: o.StorageClass,
+	}
+	if o.explicitNS {
+		// As kubectl create: the manifests name a namespace only when asked to.
+		ro.Namespace = o.namespace
+	}
+	if o.NoAuth {
+		ro.Password = ""
+	}
+	return ro
+}
+
+// Run applies the objects, prints what changed and waits for Redis.
+func (o *InitOptions) Run(ctx context.Context) error {
+	if o.DryRun == "client" {
+		password, err := newRedisPassword()
+		if err != nil {
+			return err
+		}
+		objs, err := manifest.Redis(o.redisOptions(password))
+		if err != nil {
+			return err
+		}
+		return o.print(opCreated, objs.Objects())
+	}
+
+	password, err := o.password(ctx)
+	if err != nil {
+		return err
+	}
+	objs, err := manifest.Redis(o.redisOptions(password))
+	if err != nil {
+		return err
+	}
+	if err := o.checkStorage(ctx); err != nil {
+		return err
+	}
+	deploy, err := o.apply(ctx, objs)
+	if err != nil || o.DryRun == "server" {
+		return err
+	}
+	if objs.PVC == nil && deploy.Op == opConfigured &&
+		!reflect.DeepEqual(deploy.Before.(*appsv1.Deployment).Spec.Template, deploy.Object.(*appsv1.Deployment).Spec.Template) {
+		fmt.Fprintln(o.ErrOut, "Warning: the Redis pod is being replaced; its data was in an emptyDir (no --storage), so the queues it held are lost")
+	}
+	return o.wait(ctx, deploy.Object.(*appsv1.Deployment))
+}
+
+// apply applies objs in order, printing each outcome (or, with -o json|yaml,
+// the objects), and returns the Deployment's outcome.
+func (o *InitOptions) apply(ctx context.Context, objs *manifest.RedisObjects) (applied, error) {
+	var results []applied
+	var deploy applied
+	for _, obj := range objs.Objects() {
+		res, err := applyObject(ctx, o.kube, o.namespace, obj, applyOptions{DryRun: o.DryRun == "server", Force: o.ForceConflicts})
+		if err != nil {
+			_ = o.printResults(results)
+			if apierrors.IsConflict(err) {
+				err = fmt.Errorf("%w\nSomeone changed these fields since the last init; rerun with --force-conflicts to set them back", err)
+			}
+			return applied{}, err
+		}
+		results = append(results, res)
+		if _, ok := res.Object.(*appsv1.Deployment); ok {
+			deploy = res
+		}
+		if !o.structuredOutput() {
+			if err := o.print(res.Op, []runtime.Object{res.Object}); err != nil {
+				return applied{}, err
+			}
+		}
+	}
+	return deploy, o.printResults(results)
+}
+
+// wait waits for Redis unless --wait=false, then says how to use it.
+func (o *InitOptions) wait(ctx context.Context, d *appsv1.Deployment) error {
+	msg := o.messages()
+	if !o.Wait {
+		fmt.Fprintf(msg, "Redis is starting; follow it with: kubectl rollout status deployment/%s -n %s\n", o.service, o.namespace)
+		return nil
+	}
+	pod, err := waitRedisReady(ctx, o.kube, o.namespace, d, o.Timeout, func() {
+		fmt.Fprintf(o.ErrOut, "Waiting for deployment/%s in namespace %s to be ready (timeout %s)...\n", o.service, o.namespace, o.Timeout)
+	})
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintf(o.ErrOut, "Stopped waiting; Redis keeps starting: kubectl rollout status deployment/%s -n %s\n", o.service, o.namespace)
+		return ErrInterrupted
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(msg, "Redis is ready (pod %s). Fill a queue and run workers that drain it:\n", pod)
+	flags := ""
+	if o.explicitNS {
+		flags += " -n " + o.namespace
+	}
+	if o.service != manifest.DefaultRedisName {
+		flags += " --redis-service " + o.service
+	}
+	fmt.Fprintf(msg, "  kubectl workqueue seed%s QUEUE ITEM...\n", flags)
+	fmt.Fprintf(msg, "  kubectl workqueue run%s QUEUE --image IMAGE\n", flags)
+	return nil
+}
+
+// password is the one in the existing Secret, so that running init again
+// never locks out the workers and commands using it; a new random one when
+// there is none. With --no-auth, an existing Secret is refused: deleting it
+// behind the users' backs would break them as surely as rotating it.
+func (o *InitOptions) password(ctx context.Context) (string, error) {
+	name := manifest.PasswordSecretName(o.service)
+	secret, err := o.kube.CoreV1().Secrets(o.namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		if o.NoAuth {
+			return "", nil
+		}
+		return newRedisPassword()
+	case err != nil:
+		return "", fmt.Errorf("looking for the Redis password in secret %s: %w", name, err)
+	case o.NoAuth:
+		return "", fmt.Errorf("--no-auth: secret/%s exists in namespace %s, so this Redis requires a password that workers and commands use; "+
+			"drop --no-auth to keep it, or delete it first (kubectl delete secret %s -n %s) to run Redis without one",
+			name, o.namespace, name, o.namespace)
+	}
+	if p := string(secret.Data[manifest.PasswordSecretKey]); p != "" {
+		return p, nil
+	}
+	return newRedisPassword() // a Secret of that name without our key: add it
+}
+
+// checkStorage refuses to move a Redis whose data is on a claim to an
+// emptyDir because --storage was forgotten on a later run.
+func (o *InitOptions) checkStorage(ctx context.Context) error {
+	if o.Storage != "" {
+		return nil
+	}
+	d, err := o.kube.AppsV1().Deployments(o.namespace).Get(ctx, o.service, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading deployment/%s: %w", o.service, err)
+	}
+	claim := manifest.RedisDataClaimName(o.service)
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim {
+			return fmt.Errorf("deployment/%s keeps its data on persistentvolumeclaim/%s: pass --storage with the claim's size to keep it "+
+				"(without --storage, Redis would restart on an empty emptyDir)", o.service, claim)
+		}
+	}
+	return nil
+}
+
+// structuredOutput is true for -o json|yaml, whose output must parse.
+func (o *InitOptions) structuredOutput() bool {
+	f := *o.PrintFlags.OutputFormat
+	return f != "" && f != "name"
+}
+
+// messages is where the words for people go: stdout, unless it carries -o output.
+func (o *InitOptions) messages() io.Writer {
+	if *o.PrintFlags.OutputFormat != "" {
+		return o.ErrOut
+	}
+	return o.Out
+}
+
+func (o *InitOptions) printResults(results []applied) error {
+	if !o.structuredOutput() || len(results) == 0 {
+		return nil
+	}
+	objs := make([]runtime.Object, len(results))
+	for i, r := range results {
+		objs[i] = r.Object
+	}
+	return o.print(opCreated, objs)
+}
+
+// print prints objs as -o asks: by default "kind/name operation" per object,
+// as kubectl does; -o yaml a stream of documents, which kubectl apply -f and
+// GitOps tools read; -o json a v1 List, so that the output is one document.
+func (o *InitOptions) print(op applyOp, objs []runtime.Object) error {
+	pf := *o.PrintFlags
+	pf.NamePrintFlags = genericclioptions.NewNamePrintFlags(string(op))
+	switch o.DryRun {
+	case "client":
+		_ = pf.Complete("%s (dry run)")
+	case "server":
+		_ = pf.Complete("%s (server dry run)")
+	}
+	p, err := pf.ToPrinter()
+	if err != nil {
+		return err
+	}
+	if *pf.OutputFormat == "json" && len(objs) > 1 {
+		list := &corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+		for _, obj := range objs {
+			list.Items = append(list.Items, runtime.RawExtension{Object: obj})
+		}
+		return p.PrintObj(list, o.Out)
+	}
+	for _, obj := range objs {
+		if err := p.PrintObj(obj, o.Out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newRedisPassword returns 32 random letters and digits (190 bits).
+func newRedisPassword() (string, error) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	const n = 32
+	out := make([]byte, 0, n)
+	buf := make([]byte, 2*n)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("generating the Redis password: %w", err)
+		}
+		for _, b := range buf {
+			// 248 = 4*62: rejecting the rest keeps every character equally likely.
+			if b < 248 && len(out) < n {
+				out = append(out, alphabet[b%62])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// waitRedisReady watches the Deployment until its rollout is complete and one
+// of its pods is ready, and returns that pod's name. It watches the pods too,
+// to fail at once, naming the pod, when one cannot start (bad image, crash
+// loop), and to say what holds Redis up when the timeout is reached.
+// notReadyYet is called once if Redis is not ready at first sight.
+func waitRedisReady(ctx context.Context, kube kubernetes.Interface, ns string, d *appsv1.Deployment, timeout time.Duration, notReadyYet func()) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	w := &redisWaiter{kube: kube, ns: ns, name: d.Name, deploy: d, pods: map[string]*corev1.Pod{}}
+	if d.Spec.Selector == nil {
+		return "", fmt.Errorf("deployment/%s has no selector", d.Name)
+	}
+	w.selector = labels.SelectorFromSet(d.Spec.Selector.MatchLabels)
+
+	var dw, pw watch.Interface
+	defer func() {
+		for _, x := range []watch.Interface{dw, pw} {
+			if x != nil {
+				x.Stop()
+			}
+		}
+	}()
+	told, seenDeploy, reopened := false, false, false
+	for {
+		// A watch without a resourceVersion starts with the current objects,
+		// so (re)opening one loses nothing. The API server ends watches now
+		// and then; reopen them, not too eagerly.
+		if reopened {
+			reopened = false
+			select {
+			case <-ctx.Done():
+				return "", w.timedOut(ctx, timeout)
+			case <-time.After(time.Second):
+			}
+		}
+		var err error
+		if dw == nil {
+			if dw, err = kube.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{
+				FieldSelector: fields.OneTermEqualSelector("metadata.name", d.Name).String(),
+			}); err != nil {
+				return "", w.watchError(ctx, timeout, "deployment/"+d.Name, err)
+			}
+		}
+		if pw == nil {
+			w.pods = map[string]*corev1.Pod{}
+			if pw, err = kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: w.selector.String()}); err != nil {
+				return "", w.watchError(ctx, timeout, "the pods of deployment/"+d.Name, err)
+			}
+		}
+
+		select {
+		case <-ctx.Done():
+			return "", w.timedOut(ctx, timeout)
+		case ev, ok := <-dw.ResultChan():
+			if !ok || ev.Type == watch.Error {
+				dw.Stop()
+				dw, reopened = nil, true
+				continue
+			}
+			dep, isDep := ev.Object.(*appsv1.Deployment)
+			if !isDep || dep.Name != d.Name {
+				continue
+			}
+			if ev.Type == watch.Deleted {
+				return "", fmt.Errorf("deployment/%s in namespace %s was deleted while waiting for it", d.Name, ns)
+			}
+			w.deploy, seenDeploy = dep, true
+		case ev, ok := <-pw.ResultChan():
+			if !ok || ev.Type == watch.Error {
+				pw.Stop()
+				pw, reopened = nil, true
+				continue
+			}
+			pod, isPod := ev.Object.(*corev1.Pod)
+			if !isPod || !w.selector.Matches(labels.Set(pod.Labels)) {
+				continue
+			}
+			if ev.Type == watch.Deleted {
+				delete(w.pods, pod.Name)
+			} else {
+				w.pods[pod.Name] = pod
+			}
+		}
+
+		if err := rolloutFailed(w.deploy); err != nil {
+			return "", err
+		}
+		if rolloutDone(w.deploy) {
+			if pod := w.readyPod(); pod != "" {
+				return pod, nil
+			}
+		}
+		if err := w.cannotStart(); err != nil {
+			return "", err
+		}
+		if !told && seenDeploy && !rolloutDone(w.deploy) && notReadyYet != nil {
+			told = true
+			notReadyYet()
+		}
+	}
+}
+
+type redisWaiter struct {
+	kube     kubernetes.Interface
+	ns, name string
+	selector labels.Selector
+	deploy   *appsv1.Deployment
+	pods     map[string]*corev1.Pod
+}
+
+func (w *redisWaiter) readyPod() string {
+	for _, p := range w.pods {
+		if p.DeletionTimestamp == nil && podReady(p) {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// cannotStart is the error for a pod of the current template that Kubernetes
+// cannot start without someone fixing something; pods of an earlier template,
+// on their way out, do not count.
+func (w *redisWaiter) cannotStart() error {
+	if w.deploy.Generation > w.deploy.Status.ObservedGeneration {
+		return nil
+	}
+	for _, p := range w.pods {
+		if p.DeletionTimestamp != nil || !fromTemplate(p, w.deploy) {
+			continue
+		}
+		if pr := redisPodProblem(p); pr.fatal {
+			return fmt.Errorf("Redis cannot start: pod %s: %s\nKubernetes keeps retrying; see: %s",
+				p.Name, pr, pr.advice(p.Name, w.ns))
+		}
+	}
+	return nil
+}
+
+// timedOut says what keeps Redis from being ready, from a fresh list of its
+// pods (the watch may lag behind).
+func (w *redisWaiter) timedOut(ctx context.Context, timeout time.Duration) error {
+	if err := context.Cause(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("waiting for deployment/%s: %w", w.name, err) // interrupted
+	}
+	head := fmt.Sprintf("timed out after %s waiting for deployment/%s in namespace %s to be ready", timeout, w.name, w.ns)
+	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if list, err := w.kube.CoreV1().Pods(w.ns).List(lctx, metav1.ListOptions{LabelSelector: w.selector.String()}); err == nil {
+		w.pods = map[string]*corev1.Pod{}
+		for i := range list.Items {
+			if p := &list.Items[i]; w.selector.Matches(labels.Set(p.Labels)) {
+				w.pods[p.Name] = p
+			}
+		}
+	}
+	var current, old []*corev1.Pod
+	for _, p := range w.pods {
+		if p.DeletionTimestamp == nil && fromTemplate(p, w.deploy) {
+			current = append(current, p)
+		} else {
+			old = append(old, p)
+		}
+	}
+	for _, pods := range [][]*corev1.Pod{current, old} {
+		for _, p := range pods {
+			if pr := redisPodProblem(p); pr.reason != "" {
+				return fmt.Errorf("%s: pod %s: %s\nSee: %s", head, p.Name, pr, pr.advice(p.Name, w.ns))
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s: no pod of it exists", head)
+	for _, c := range w.deploy.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			msg += fmt.Sprintf(": %s: %s", c.Reason, c.Message)
+		}
+	}
+	return fmt.Errorf("%s\nSee: kubectl describe deployment %s -n %s", msg, w.name, w.ns)
+}
+
+func (w *redisWaiter) watchError(ctx context.Context, timeout time.Duration, what string, err error) error {
+	if ctx.Err() != nil {
+		return w.timedOut(ctx, timeout)
+	}
+	return fmt.Errorf("watching %s to see Redis become ready: %w", what, err)
+}
+
+// rolloutDone is kubectl rollout status' test: the controller has seen the
+// current spec, every replica is updated and available, no old one is left.
+func rolloutDone(d *appsv1.Deployment) bool {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	return d.Generation <= s.ObservedGeneration &&
+		s.UpdatedReplicas >= want && s.Replicas <= s.UpdatedReplicas && s.AvailableReplicas >= s.UpdatedReplicas
+}
+
+func rolloutFailed(d *appsv1.Deployment) error {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return fmt.Errorf("deployment/%s made no progress: %s\nSee: kubectl describe deployment %s -n %s", d.Name, c.Message, d.Name, d.Namespace)
+		}
+	}
+	return nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// fromTemplate tells the pods of the Deployment's current template from
+// those of an earlier one by what init sets in them.
+func fromTemplate(p *corev1.Pod, d *appsv1.Deployment) bool {
+	tc, pc := d.Spec.Template.Spec.Containers, p.Spec.Containers
+	if len(tc) != len(pc) {
+		return false
+	}
+	for i := range tc {
+		if tc[i].Image != pc[i].Image || !reflect.DeepEqual(tc[i].Args, pc[i].Args) {
+			return false
+		}
+	}
+	return true
+}
+
+// podProblem is why a pod is not ready.
+type podProblem struct {
+	reason, message string
+	// fatal: the pod will not become ready without someone fixing something.
+	fatal bool
+	// crashed: look at the logs of the previous run.
+	crashed bool
+}
+
+func (p podProblem) String() string {
+	if p.message == "" {
+		return p.reason
+	}
+	return p.reason + ": " + p.message
+}
+
+func (p podProblem) advice(pod, ns string) string {
+	if p.crashed {
+		return fmt.Sprintf("kubectl logs %s -n %s --previous", pod, ns)
+	}
+	return fmt.Sprintf("kubectl describe pod %s -n %s", pod, ns)
+}
+
+// fatalWaitingReasons are container states that only a change (of the image,
+// the registry credentials, the configuration) gets out of.
+var fatalWaitingReasons = map[string]bool{
+	"ErrImagePull":               false, // the first failure; kubelet retries once before backing off
+	"ImagePullBackOff":           true,
+	"InvalidImageName":           true,
+	"ErrImageNeverPull":          true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+	"CrashLoopBackOff":           true,
+}
+
+// redisPodProblem says why p is not ready; the zero value if it is.
+func redisPodProblem(p *corev1.Pod) podProblem {
+	if p.DeletionTimestamp != nil {
+		return podProblem{reason: "Terminating"}
+	}
+	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	for _, s := range statuses {
+		if s.State.Waiting == nil {
+			continue
+		}
+		wr := s.State.Waiting
+		switch wr.Reason {
+		case "", "ContainerCreating", "PodInitializing":
+			continue
+		}
+		pr := podProblem{reason: wr.Reason, message: wr.Message, fatal: fatalWaitingReasons[wr.Reason]}
+		if t := s.LastTerminationState.Terminated; t != nil && wr.Reason == "CrashLoopBackOff" {
+			pr.crashed = true
+			pr.message = fmt.Sprintf("exited with code %d (%s) %d times", t.ExitCode, t.Reason, s.RestartCount)
+		}
+		return pr
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return podProblem{reason: c.Reason, message: c.Message}
+		}
+	}
+	for _, s := range statuses {
+		if s.State.Waiting != nil {
+			return podProblem{reason: s.State.Waiting.Reason, message: s.State.Waiting.Message}
+		}
+	}
+	switch {
+	case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
+		return podProblem{reason: string(p.Status.Phase), message: p.Status.Message}
+	case podReady(p):
+		return podProblem{}
+	case p.Status.Phase == corev1.PodRunning:
+		return podProblem{reason: "Running", message: "not ready: Redis does not accept connections on its port yet (readiness probe)"}
+	}
+	return podProblem{reason: "Pending", message: p.Status.Message}
+}
