@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
+)
+
+// maxEnvItem bounds the items passed in $WORKQUEUE_ITEM; Linux refuses to
+// start a process with one environment string over 128 KiB.
+const maxEnvItem = 64 << 10
+
+// waitDelay bounds how long output is still copied after COMMAND exits, in
+// case a process it started in the background holds its stdout or stderr.
+const waitDelay = 2 * time.Second
+
+// commander runs the user's command for an item.
+type commander struct {
+	args     []string // COMMAND ARGS..., with {} for the item
+	env      []string // the worker's environment
+	out      *streams
+	stopping <-chan struct{} // closed when the worker is told to stop
+}
+
+// handle runs the command on item; a non-zero exit is an error that names
+// the exit status and the command's last line on stderr. When the worker is
+// told to stop, the command's process group gets SIGTERM; when ctx is
+// cancelled (the shutdown grace is over) it gets SIGKILL.
+func (c *commander) handle(ctx context.Context, item []byte) error {
+	argv := substitute(c.args, item)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = bytes.NewReader(item)
+	cmd.Env = itemEnv(c.env, item)
+	// Its own process group, so that signals reach what it starts too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = waitDelay
+	stdout, stderr := c.out.forChild()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	stopping, done := c.stopping, ctx.Done()
+	for {
+		select {
+		case err := <-waited:
+			stdout.Close()
+			stderr.Close()
+			if err == nil {
+				return nil
+			}
+			var exitErr *exec.ExitError
+			if last := stderr.LastLine(); last != "" && errors.As(err, &exitErr) {
+				return errors.New(exitErr.Error() + ": " + last)
+			}
+			return err
+		case <-stopping:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			stopping = nil
+		case <-done:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			done = nil
+		}
+	}
+}
+
+// substitute replaces {} in args with item, as xargs -I {} does.
+func substitute(args []string, item []byte) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.ReplaceAll(a, "{}", string(item))
+	}
+	return out
+}
+
+// itemEnv is env with WORKQUEUE_ITEM set to item, when item can be an
+// environment variable's value, and removed otherwise.
+func itemEnv(env []string, item []byte) []string {
+	prefix := workerenv.Item + "="
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, prefix) {
+			out = append(out, kv)
+		}
+	}
+	if len(item) <= maxEnvItem && utf8.Valid(item) && bytes.IndexByte(item, 0) < 0 {
+		out = append(out, prefix+string(item))
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
+)
+
+const (
+	envQueue       = workerenv.Queue
+	envAddr        = workerenv.RedisAddr
+	envPassword    = workerenv.RedisPassword
+	envLease       = workerenv.Lease
+	envMaxAttempts = workerenv.MaxAttempts
+	envMaxItems    = workerenv.MaxItems
+)
+
+const usage = `usage: workqueue-worker [flags] -- COMMAND [ARGS...]
+       workqueue-worker --install DIR
+       workqueue-worker --version
+
+Runs COMMAND once for each item of a Redis work queue, until the queue is
+drained: nothing pending, and nothing in progress at any worker.
+
+The item is COMMAND's standard input, byte for byte. It also replaces {}
+anywhere in ARGS (as xargs -I does), and is in $WORKQUEUE_ITEM when it is
+valid UTF-8 without NUL bytes and at most 64 KiB (else that is unset).
+Exit status 0 completes the item; any other fails it ("exit status N" and
+COMMAND's last line on stderr are kept as the reason): it is queued again,
+and after --max-attempts failures moved to the dead-letter list.
+COMMAND's stdout and stderr pass through; with --concurrency above 1 they
+are written a whole line at a time, so lines of different items do not mix.
+
+On SIGTERM or SIGINT no new items are taken; COMMAND gets SIGTERM and
+--shutdown-grace to finish, then SIGKILL, and its item goes back to the
+queue at once. The leases of running items are renewed every --lease/3, so
+an item is reclaimed by another worker only once this one has died.
+
+Exit status: 0 when the queue is drained or --max-items are done; 1 when
+Redis stays unreachable for --redis-timeout; 2 for bad flags; 128+N when
+stopped by signal N first.
+
+Configuration comes from the environment that 'kubectl workqueue run' sets,
+and flags override it:
+  WORKQUEUE_QUEUE, WORKQUEUE_REDIS_ADDR (host:port), WORKQUEUE_REDIS_PASSWORD,
+  WORKQUEUE_LEASE (a duration such as 60s), WORKQUEUE_MAX_ATTEMPTS,
+  WORKQUEUE_MAX_ITEMS.
+
+--install DIR copies this binary to DIR/workqueue-worker (for an init
+container that puts it into a volume shared with the user's image).
+
+Flags:
+`
+
+// errHelp is returned by parse after printing the help.
+var errHelp = errors.New("help requested")
+
+// config is the worker's resolved configuration.
+type config struct {
+	queue         string
+	redisURL      string
+	redis         *redis.Options
+	passwordFrom  string
+	lease         time.Duration
+	maxAttempts   int
+	maxItems      int
+	concurrency   int
+	prefetch      int
+	shutdownGrace time.Duration
+	reclaimGrace  time.Duration
+	redisTimeout  time.Duration
+	install       string
+	version       bool
+	command       []string
+}
+
+// parse reads flags, then the environment for what the flags left unset.
+func (c *config) parse(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.queue, "queue", "", "the queue's name (default $"+envQueue+")")
+	fs.StringVar(&c.redisURL, "redis-url", "", "Redis as redis://[:password@]host:port[/db] (default $"+envAddr+"; without a password in the URL, $"+envPassword+" is used)")
+	fs.DurationVar(&c.lease, "lease", 0, "how long an item is held without renewal (default $"+envLease+", else "+queue.DefaultLease.String()+")")
+	fs.IntVar(&c.maxAttempts, "max-attempts", 0, "failures before an item is dead-lettered (default $"+envMaxAttempts+", else "+strconv.Itoa(worker.DefaultMaxAttempts)+")")
+	fs.IntVar(&c.maxItems, "max-items", 0, "exit after this many items are done or dead-lettered; 1 gives one pod per item (default $"+envMaxItems+", else no limit)")
+	fs.IntVar(&c.concurrency, "concurrency", 1, "how many items to work on at once")
+	fs.IntVar(&c.prefetch, "prefetch", 1, "items leased per round trip to Redis, for each of --concurrency")
+	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 25*time.Second, "after SIGTERM, how long COMMAND may finish its item before it is killed (keep under the pod's terminationGracePeriodSeconds)")
+	fs.DurationVar(&c.reclaimGrace, "reclaim-grace", 10*time.Second, "how long an item must be seen without a lease or a live worker before it is reclaimed")
+	fs.DurationVar(&c.redisTimeout, "redis-timeout", 30*time.Second, "how long Redis may stay unreachable before the worker gives up")
+	fs.StringVar(&c.install, "install", "", "copy this binary to `DIR`/workqueue-worker and exit")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err // the flag package has printed it with the usage
+	}
+	c.command = fs.Args()
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return c.fromEnv(set, lookupEnv)
+}
+
+func (c *config) fromEnv(set map[string]bool, lookupEnv func(string) (string, bool)) error {
+	env := func(k string) string {
+		v, _ := lookupEnv(k)
+		return strings.TrimSpace(v)
+	}
+	if !set["queue"] {
+		c.queue = env(envQueue)
+	}
+	if !set["lease"] {
+		c.lease = queue.DefaultLease
+		if v := env(envLease); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("invalid %s %q: want a duration such as 60s", envLease, v)
+			}
+			c.lease = d
+		}
+	}
+	for _, n := range []struct {
+		flag, env string
+		dst       *int
+		def       int
+	}{
+		{"max-attempts", envMaxAttempts, &c.maxAttempts, worker.DefaultMaxAttempts},
+		{"max-items", envMaxItems, &c.maxItems, 0},
+	} {
+		if set[n.flag] {
+			continue
+		}
+		*n.dst = n.def
+		if v := env(n.env); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < 0 {
+				return fmt.Errorf("invalid %s %q: want a whole number", n.env, v)
+			}
+			*n.dst = i
+		}
+	}
+
+	password, hasPassword := lookupEnv(envPassword)
+	switch {
+	case c.redisURL != "":
+		opts, err := redis.ParseURL(c.redisURL)
+		if err != nil {
+			var uerr *url.Error // repeats the URL, password included
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return fmt.Errorf("invalid --redis-url: %w", err)
+		}
+		c.redis, c.passwordFrom = opts, "--redis-url"
+		if opts.Password == "" && hasPassword && password != "" {
+			opts.Password, c.passwordFrom = password, "$"+envPassword
+		}
+	case env(envAddr) != "":
+		c.redis = &redis.Options{Addr: env(envAddr), Password: password}
+		c.passwordFrom = "$" + envPassword
+	}
+	if c.redis != nil {
+		// One Redis, never a cluster: do not follow it elsewhere.
+		c.redis.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		c.redis.PoolSize = max(c.redis.PoolSize, c.concurrency+4)
+	}
+	return nil
+}
+
+// validate reports what must be fixed before any item is touched.
+func (c *config) validate() error {
+	switch {
+	case c.queue == "":
+		return fmt.Errorf("no queue: set --queue or %s", envQueue)
+	case c.redis == nil:
+		return fmt.Errorf("no Redis: set --redis-url or %s (host:port)", envAddr)
+	case len(c.command) == 0:
+		return errors.New("no command: workqueue-worker [flags] -- COMMAND [ARGS...]")
+	case c.lease <= 0:
+		return errors.New("--lease must be positive")
+	case c.maxAttempts < 1:
+		return errors.New("--max-attempts must be at least 1")
+	case c.maxItems < 0:
+		return errors.New("--max-items must not be negative")
+	case c.concurrency < 1:
+		return errors.New("--concurrency must be at least 1")
+	case c.prefetch < 1:
+		return errors.New("--prefetch must be at least 1")
+	case c.shutdownGrace < 0 || c.reclaimGrace <= 0 || c.redisTimeout <= 0:
+		return errors.New("--shutdown-grace, --reclaim-grace and --redis-timeout must be positive")
+	}
+	if !strings.Contains(c.command[0], "{}") {
+		if _, err := exec.LookPath(c.command[0]); err != nil {
+			return fmt.Errorf("cannot run COMMAND: %w", err)
+		}
+	}
+	return nil
+}

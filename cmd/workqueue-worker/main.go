@@ -1,0 +1,172 @@
+// Command workqueue-worker runs a command once per item of a Redis work
+// queue until the queue is drained. It is the in-pod worker that
+// `kubectl workqueue run QUEUE --image IMG -- COMMAND` injects into the
+// user's image, so that image needs no queue code.
+//
+// It is a small static binary: it must not import Kubernetes packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/version"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
+)
+
+const name = "workqueue-worker"
+
+// Exit statuses besides 0 (drained, or --max-items done) and 128+N (stopped
+// by signal N before the queue was drained).
+const (
+	exitError = 1 // Redis failed for good
+	exitUsage = 2 // bad flags or configuration
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr *os.File) int {
+	var c config
+	if err := c.parse(args, os.LookupEnv, stderr); err != nil {
+		if errors.Is(err, errHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return exitUsage
+	}
+	switch {
+	case c.version:
+		fmt.Fprintln(stdout, version.Version)
+		return 0
+	case c.install != "":
+		path, err := install(c.install)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return exitError
+		}
+		fmt.Fprintf(stderr, "%s: installed %s\n", name, path)
+		return 0
+	}
+	if err := c.validate(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return exitUsage
+	}
+	return work(&c, stdout, stderr)
+}
+
+// work runs the command on the queue's items until it is drained or a
+// signal stops it.
+func work(c *config, stdout, stderr *os.File) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	var got os.Signal
+	sigDone := make(chan struct{})
+	go func() {
+		defer close(sigDone)
+		select {
+		case got = <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	out := newStreams(stdout, stderr, c.concurrency > 1)
+	log := newLogger(out.stderr)
+	redis.SetLogger(quietRedis{})
+	rdb := redis.NewClient(c.redis)
+	defer rdb.Close()
+	q := queue.New(rdb, c.queue)
+
+	cmd := &commander{args: c.command, env: os.Environ(), out: out, stopping: ctx.Done()}
+	sum, err := worker.Run(ctx, q, cmd.handle, worker.Options{
+		Lease:         c.lease,
+		MaxAttempts:   c.maxAttempts,
+		Concurrency:   c.concurrency,
+		MaxItems:      c.maxItems,
+		Prefetch:      c.prefetch,
+		ReclaimGrace:  c.reclaimGrace,
+		ShutdownGrace: c.shutdownGrace,
+		RedisTimeout:  c.redisTimeout,
+		Log:           log,
+	})
+	cancel()
+	<-sigDone
+	counts := summarize(sum)
+	switch {
+	case err == nil && sum.Drained:
+		fmt.Fprintf(out.stderr, "%s: queue %s drained: %s\n", name, c.queue, counts)
+		return 0
+	case err == nil:
+		fmt.Fprintf(out.stderr, "%s: stopping after %s (--max-items): %s\n", name, plural(c.maxItems, "item"), counts)
+		return 0
+	case got != nil && errors.Is(err, context.Canceled):
+		sig := got.(syscall.Signal)
+		fmt.Fprintf(out.stderr, "%s: stopped by %s before queue %s was drained: %s\n", name, signalName(sig), c.queue, counts)
+		return 128 + int(sig)
+	default:
+		fmt.Fprintf(out.stderr, "%s: queue %s: %v (%s)\n", name, c.queue, explain(err, c), counts)
+		return exitError
+	}
+}
+
+func summarize(s worker.Summary) string {
+	out := fmt.Sprintf("%d done, %d failed", s.Done, s.Failed)
+	if s.Failed > 0 {
+		out += fmt.Sprintf(" (%d retried, %d dead-lettered)", s.Failed-s.DeadLettered, s.DeadLettered)
+	}
+	if s.Released > 0 {
+		out += fmt.Sprintf(", %d released to the queue", s.Released)
+	}
+	if s.Lost > 0 {
+		out += fmt.Sprintf(", %d taken over by other workers", s.Lost)
+	}
+	return out
+}
+
+// explain names the fix for errors of configuration that Redis reports.
+func explain(err error, c *config) error {
+	switch {
+	case redis.IsAuthError(err) && c.redis.Password == "":
+		return fmt.Errorf("Redis at %s wants a password: set %s or put it in --redis-url: %w", c.redis.Addr, envPassword, err)
+	case redis.IsAuthError(err):
+		return fmt.Errorf("Redis at %s rejected the password from %s: %w", c.redis.Addr, c.passwordFrom, err)
+	case errors.Is(err, worker.ErrRedisUnreachable):
+		return fmt.Errorf("cannot reach Redis at %s: %w", c.redis.Addr, err)
+	}
+	return err
+}
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	}
+	return s.String()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// quietRedis silences go-redis' own log lines; the worker reports the
+// errors that matter.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}

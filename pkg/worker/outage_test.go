@@ -1,0 +1,115 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+)
+
+// cutProxy forwards TCP to target until it is cut: then it drops every
+// connection and refuses new ones, until it is mended.
+type cutProxy struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{l: l, target: target}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() {
+		l.Close()
+		p.setCut(true)
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *cutProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); _, _ = io.Copy(s, c); s.Close() }()
+		go func() { defer p.wg.Done(); _, _ = io.Copy(c, s); c.Close() }()
+	}
+}
+
+func (p *cutProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// A Redis outage shorter than RedisTimeout is ridden out: calls are retried
+// and every item is still done.
+func TestRunRidesOutARedisOutage(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	want := itemNames(20)
+	seed(t, queue.New(rdb, name), want...)
+
+	p := newCutProxy(t, serverAddr)
+	viaProxy := redis.NewClient(&redis.Options{Addr: p.l.Addr().String()})
+	defer viaProxy.Close()
+
+	var s seen
+	o, logs := opts(Options{RedisTimeout: time.Minute, Lease: 3 * time.Second})
+	res := runAsync(context.Background(), queue.New(viaProxy, name), func(_ context.Context, item []byte) error {
+		if s.add(item) == 5 {
+			p.setCut(true)
+		}
+		return nil
+	}, o)
+	waitFor(t, "the worker to notice the outage", func() bool { return strings.Contains(logs.String(), "retrying") })
+	p.setCut(false)
+	r := await(t, res)
+	if r.err != nil || !r.sum.Drained || r.sum.Done+r.sum.Lost != 20 || s.distinct() != 20 {
+		t.Fatalf("%+v %v; handled %d\n%s", r.sum, r.err, s.distinct(), logs)
+	}
+	if !strings.Contains(logs.String(), "redis answers again") {
+		t.Errorf("log:\n%s", logs)
+	}
+	if st := stats(t, queue.New(rdb, name)); st.Done != 20 || st.Pending+st.Processing != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

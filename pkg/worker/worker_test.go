@@ -1,0 +1,501 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+)
+
+var serverAddr string
+
+func TestMain(m *testing.M) { redistest.Main(m, &serverAddr) }
+
+func testClient(t testing.TB) *redis.Client {
+	t.Helper()
+	if serverAddr == "" {
+		t.Skip("redis-server not installed")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: serverAddr, PoolSize: 32})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+var queueSeq atomic.Int64
+
+func queueName(t testing.TB) string {
+	return fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
+}
+
+func seed(t testing.TB, q *queue.Queue, items ...string) {
+	t.Helper()
+	s := q.NewSeeder(queue.SeedOptions{})
+	for _, it := range items {
+		if err := s.Add(context.Background(), []byte(it)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itemNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("item-%03d", i)
+	}
+	return out
+}
+
+// logBuffer collects a worker's log lines; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// opts are quick Options for tests, logging into the returned buffer.
+func opts(o Options) (Options, *logBuffer) {
+	logs := &logBuffer{}
+	o.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.PollInterval == 0 {
+		o.PollInterval = 20 * time.Millisecond
+	}
+	if o.ReclaimGrace == 0 {
+		o.ReclaimGrace = 20 * time.Millisecond
+	}
+	return o, logs
+}
+
+// seen records which items a handler got, and how often.
+type seen struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (s *seen) add(item []byte) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == nil {
+		s.n = map[string]int{}
+	}
+	s.n[string(item)]++
+	return len(s.n)
+}
+
+func (s *seen) count(item string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n[item]
+}
+
+func (s *seen) distinct() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.n)
+}
+
+func stats(t *testing.T, q *queue.Queue) *queue.Stats {
+	t.Helper()
+	st, err := q.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type result struct {
+	sum Summary
+	err error
+}
+
+func runAsync(ctx context.Context, q *queue.Queue, h Handler, o Options) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		sum, err := Run(ctx, q, h, o)
+		ch <- result{sum, err}
+	}()
+	return ch
+}
+
+func await(t *testing.T, ch <-chan result) result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return")
+		return result{}
+	}
+}
+
+func TestRunCompletesEveryItemOnce(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	want := itemNames(60)
+	seed(t, queue.New(rdb, name), want...)
+
+	var s seen
+	o, logs := opts(Options{Concurrency: 3, Prefetch: 4})
+	sum, err := Run(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		s.add(item)
+		return nil
+	}, o)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, logs)
+	}
+	for _, it := range want {
+		if c := s.count(it); c != 1 {
+			t.Errorf("%s handled %d times", it, c)
+		}
+	}
+	if sum != (Summary{Done: 60, Drained: true}) {
+		t.Errorf("summary %+v", sum)
+	}
+	if st := stats(t, queue.New(rdb, name)); st.Pending+st.Processing != 0 || st.Done != 60 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestRunRetriesThenDeadLetters(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), "a", "bad", "c")
+
+	var s seen
+	o, logs := opts(Options{MaxAttempts: 3})
+	sum, err := Run(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		s.add(item)
+		if string(item) == "bad" {
+			return errors.New("no good")
+		}
+		return nil
+	}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.count("bad") != 3 || s.count("a") != 1 || s.count("c") != 1 {
+		t.Errorf("handled %v", s.n)
+	}
+	if sum != (Summary{Done: 2, Failed: 3, DeadLettered: 1, Drained: true}) {
+		t.Errorf("summary %+v", sum)
+	}
+	if st := stats(t, queue.New(rdb, name)); st.Failed != 1 || st.Retried != 2 || st.Pending+st.Processing != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if l := logs.String(); !strings.Contains(l, "dead-letter") || !strings.Contains(l, "no good") {
+		t.Errorf("log does not tell of the dead letter:\n%s", l)
+	}
+}
+
+func TestRunTurnsAPanicIntoAFailure(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), "x")
+	o, _ := opts(Options{MaxAttempts: 1})
+	sum, err := Run(context.Background(), queue.New(rdb, name), func(context.Context, []byte) error { panic("oops") }, o)
+	if err != nil || sum.DeadLettered != 1 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+}
+
+// A handler that runs for several leases keeps its item: the heartbeat
+// renews the lease, so a second worker that reclaims all the while never
+// gets it.
+func TestRunHeartbeatKeepsALongItem(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), "slow")
+	const lease = 300 * time.Millisecond
+
+	started, proceed := make(chan struct{}), make(chan struct{})
+	oa, logsA := opts(Options{Lease: lease})
+	a := runAsync(context.Background(), queue.New(rdb, name), func(context.Context, []byte) error {
+		close(started)
+		<-proceed
+		return nil
+	}, oa)
+	<-started
+
+	var stolen seen
+	ob, _ := opts(Options{Lease: lease, ReclaimGrace: time.Millisecond, PollInterval: 10 * time.Millisecond})
+	b := runAsync(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		stolen.add(item)
+		return nil
+	}, ob)
+	// Reclaim as eagerly as possible for four leases.
+	thief := queue.New(rdb, name)
+	tick := time.NewTicker(20 * time.Millisecond)
+	for end := time.Now().Add(4 * lease); time.Now().Before(end); <-tick.C {
+		if _, err := thief.Reclaim(context.Background(), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick.Stop()
+	close(proceed)
+	ra, rb := await(t, a), await(t, b)
+	if ra.err != nil || rb.err != nil {
+		t.Fatalf("a: %v, b: %v\n%s", ra.err, rb.err, logsA)
+	}
+	if ra.sum.Done != 1 || stolen.distinct() != 0 {
+		t.Fatalf("a did %+v, b got %v", ra.sum, stolen.n)
+	}
+	if st := stats(t, thief); st.Reclaimed != 0 || st.Done != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A lone worker finishes the items of a worker that died holding them.
+func TestRunReclaimsItemsOfADeadWorker(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), itemNames(5)...)
+	dead := queue.New(rdb, name)
+	if its, err := dead.Lease(context.Background(), 2, 100*time.Millisecond, 0); err != nil || len(its) != 2 {
+		t.Fatal(its, err)
+	}
+
+	var s seen
+	o, logs := opts(Options{ReclaimGrace: 10 * time.Millisecond})
+	sum, err := Run(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		s.add(item)
+		return nil
+	}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.distinct() != 5 || sum.Done != 5 {
+		t.Fatalf("handled %v, summary %+v\n%s", s.n, sum, logs)
+	}
+	if st := stats(t, dead); st.Reclaimed != 2 || st.Done != 5 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Items a live worker holds mean the queue is not drained: they may come back.
+func TestRunWaitsForItemsHeldByLiveWorkers(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), itemNames(4)...)
+	other := queue.New(rdb, name)
+	held, err := other.Lease(context.Background(), 1, time.Minute, 0)
+	if err != nil || len(held) != 1 {
+		t.Fatal(held, err)
+	}
+
+	var s seen
+	three := make(chan struct{})
+	o, _ := opts(Options{})
+	res := runAsync(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		if s.add(item) == 3 {
+			close(three)
+		}
+		return nil
+	}, o)
+	<-three
+	// The other worker fails its item: it comes back, and we must be there.
+	if out, err := other.Fail(context.Background(), held[0], 3, "boom"); err != nil || out != queue.Retried {
+		t.Fatal(out, err)
+	}
+	r := await(t, res)
+	if r.err != nil || r.sum.Done != 4 || s.count(string(held[0].Value)) != 1 {
+		t.Fatalf("%+v %v; handled %v", r.sum, r.err, s.n)
+	}
+}
+
+// Cancelled, Run gives back the items it has not started at once, and lets
+// the running one finish within the grace.
+func TestRunShutdownLetsTheRunningItemFinish(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), itemNames(3)...)
+	q := queue.New(rdb, name)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started, proceed := make(chan struct{}), make(chan struct{})
+	var handlerCtxErr error
+	o, logs := opts(Options{Prefetch: 3, ShutdownGrace: time.Minute})
+	res := runAsync(ctx, q, func(hctx context.Context, item []byte) error {
+		close(started)
+		<-proceed
+		handlerCtxErr = hctx.Err()
+		return nil
+	}, o)
+	<-started
+	cancel()
+	waitFor(t, "the two prefetched items back in the queue", func() bool { return stats(t, q).Pending == 2 })
+	close(proceed)
+	r := await(t, res)
+	if !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("Run: %v", r.err)
+	}
+	if handlerCtxErr != nil {
+		t.Errorf("the handler's context was cancelled within the grace: %v", handlerCtxErr)
+	}
+	if r.sum != (Summary{Done: 1, Released: 2}) {
+		t.Errorf("summary %+v\n%s", r.sum, logs)
+	}
+	if st := stats(t, q); st.Pending != 2 || st.Processing != 0 || st.Done != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// After the grace, the handler's context is cancelled and its item goes back
+// to the queue at once, long before its lease would expire.
+func TestRunShutdownReleasesAfterTheGrace(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), "stuck")
+	q := queue.New(rdb, name)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	o, _ := opts(Options{Lease: time.Hour, ShutdownGrace: 50 * time.Millisecond})
+	res := runAsync(ctx, q, func(hctx context.Context, item []byte) error {
+		close(started)
+		<-hctx.Done()
+		return hctx.Err()
+	}, o)
+	<-started
+	cancel()
+	r := await(t, res)
+	if !errors.Is(r.err, context.Canceled) || r.sum != (Summary{Released: 1}) {
+		t.Fatalf("%+v %v", r.sum, r.err)
+	}
+	if st := stats(t, q); st.Pending != 1 || st.Processing != 0 || st.Retried != 0 {
+		t.Fatalf("stats right after Run returned: %+v", st)
+	}
+}
+
+// MaxItems counts items that left the queue; a failed attempt that is
+// queued again does not count.
+func TestRunStopsAfterMaxItems(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), itemNames(10)...)
+	var s seen
+	o, _ := opts(Options{MaxItems: 3, Concurrency: 2, Prefetch: 2})
+	sum, err := Run(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		s.add(item)
+		return nil
+	}, o)
+	if err != nil || sum != (Summary{Done: 3}) || s.distinct() != 3 {
+		t.Fatalf("%+v %v; handled %v", sum, err, s.n)
+	}
+	if st := stats(t, queue.New(rdb, name)); st.Pending != 7 || st.Processing != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	name = queueName(t)
+	seed(t, queue.New(rdb, name), "a", "b", "c")
+	var failedOnce atomic.Bool
+	o, _ = opts(Options{MaxItems: 2})
+	sum, err = Run(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		if string(item) == "a" && !failedOnce.Swap(true) {
+			return errors.New("first attempt fails")
+		}
+		return nil
+	}, o)
+	if err != nil || sum != (Summary{Done: 2, Failed: 1}) {
+		t.Fatalf("%+v %v", sum, err)
+	}
+}
+
+func TestRunGivesUpWhenRedisIsUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer rdb.Close()
+
+	o, logs := opts(Options{RedisTimeout: 300 * time.Millisecond})
+	start := time.Now()
+	_, err = Run(context.Background(), queue.New(rdb, "q"), func(context.Context, []byte) error { return nil }, o)
+	if !errors.Is(err, ErrRedisUnreachable) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Run: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	if !strings.Contains(logs.String(), "retrying") {
+		t.Errorf("no word of retrying:\n%s", logs)
+	}
+}
+
+func TestRunOnAnEmptyQueueReturnsAtOnce(t *testing.T) {
+	rdb := testClient(t)
+	o, logs := opts(Options{PollInterval: time.Hour})
+	sum, err := Run(context.Background(), queue.New(rdb, queueName(t)), func(context.Context, []byte) error { return nil }, o)
+	if err != nil || sum != (Summary{Drained: true}) {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if !strings.Contains(logs.String(), "never seeded") {
+		t.Errorf("no warning:\n%s", logs)
+	}
+}
+
+// When another worker has taken over an item, the heartbeat says so and the
+// completion is not recorded.
+func TestRunReportsALostLease(t *testing.T) {
+	rdb := testClient(t)
+	name := queueName(t)
+	seed(t, queue.New(rdb, name), "x")
+	q := queue.New(rdb, name)
+	o, logs := opts(Options{Lease: 150 * time.Millisecond})
+	sum, err := Run(context.Background(), q, func(ctx context.Context, item []byte) error {
+		other := uuidLike()
+		rdb.HSet(ctx, name+":holders", "x", other)
+		rdb.Set(ctx, q.LeaseKey(item), other, time.Minute)
+		waitFor(t, "the lost lease in the log", func() bool { return strings.Contains(logs.String(), "lost the lease") })
+		// The other worker finishes it.
+		rdb.LRem(ctx, name+":processing", 0, "x")
+		rdb.HDel(ctx, name+":holders", "x")
+		return nil
+	}, o)
+	if err != nil || sum != (Summary{Lost: 1, Drained: true}) {
+		t.Fatalf("%+v %v\n%s", sum, err, logs)
+	}
+}
+
+func uuidLike() string { return fmt.Sprintf("other-%d", queueSeq.Add(1)) }
