@@ -101,7 +101,7 @@ func (c *config) parse(args []string, lookupEnv func(string) (string, bool), std
 	fs.IntVar(&c.maxAttempts, "max-attempts", 0, "failures before an item is dead-lettered (default $"+envMaxAttempts+", else "+strconv.Itoa(worker.DefaultMaxAttempts)+")")
 	fs.IntVar(&c.maxItems, "max-items", 0, "exit after this many items are done or dead-lettered; 1 gives one pod per item (default $"+envMaxItems+", else no limit)")
 	fs.IntVar(&c.concurrency, "concurrency", 1, "how many items to work on at once")
-	fs.IntVar(&c.prefetch, "prefetch", 1, "items leased per round trip to Redis, for each of --concurrency")
+	fs.IntVar(&c.prefetch, "prefetch", 0, "items leased per round trip to Redis, for each of --concurrency (0: adapt to how long items take)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 25*time.Second, "after SIGTERM, how long COMMAND may finish its item before it is killed (keep under the pod's terminationGracePeriodSeconds)")
 	fs.DurationVar(&c.reclaimGrace, "reclaim-grace", 10*time.Second, "how long an item must be seen without a lease or a live worker before it is reclaimed")
 	fs.DurationVar(&c.redisTimeout, "redis-timeout", 30*time.Second, "how long Redis may stay unreachable before the worker gives up")
@@ -202,8 +202,8 @@ func (c *config) validate() error {
 		return errors.New("--max-items must not be negative")
 	case c.concurrency < 1:
 		return errors.New("--concurrency must be at least 1")
-	case c.prefetch < 1:
-		return errors.New("--prefetch must be at least 1")
+	case c.prefetch < 0:
+		return errors.New("--prefetch must be 0 (adapt) or more")
 	case c.shutdownGrace < 0 || c.reclaimGrace <= 0 || c.redisTimeout <= 0:
 		return errors.New("--shutdown-grace, --reclaim-grace and --redis-timeout must be positive")
 	}

@@ -96,7 +96,7 @@ func BenchmarkRun(b *testing.B) {
 	rdb := testClient(b)
 	const items, workers = 20000, 4
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, prefetch := range []int{1, 16} {
+	for _, prefetch := range []int{0, 1, 16} { // 0: adaptive, the default
 		b.Run(fmt.Sprintf("workers=%d/prefetch=%d", workers, prefetch), func(b *testing.B) {
 			var ours, base time.Duration
 			for range b.N {

@@ -102,8 +102,9 @@ func (r *runner) slot() {
 	var done []*entry
 	var doneSince time.Time
 	defer func() { r.complete(done) }()
+	batch := newPrefetch(r.o.Prefetch)
 	for !r.stopped() {
-		n := r.reserve()
+		n := r.reserve(batch.size)
 		if n == 0 {
 			return // MaxItems are leased; the slots holding them finish them
 		}
@@ -122,6 +123,7 @@ func (r *runner) slot() {
 			continue
 		}
 		es := r.hold(items)
+		start := time.Now()
 		for i, e := range es {
 			if r.stopped() {
 				r.releaseIn(waiting, es[i:])
@@ -148,14 +150,15 @@ func (r *runner) slot() {
 				r.fail(e, err)
 			}
 		}
+		batch.observe(len(es), time.Since(start))
 	}
 }
 
-// reserve claims up to Prefetch of the items this worker may still take.
-func (r *runner) reserve() int {
+// reserve claims up to want of the items this worker may still take.
+func (r *runner) reserve(want int) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := r.o.Prefetch
+	n := want
 	if r.o.MaxItems > 0 {
 		n = max(0, min(n, r.o.MaxItems-r.taken))
 	}
@@ -455,4 +458,38 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// prefetch sizes a slot's leases. A fixed size is kept as it is; an
+// adaptive one doubles while items take under fastItem each (the round trip
+// then costs more than the work) and drops back to one as soon as they take
+// longer than slowItem, so that slow items are never hoarded.
+type prefetch struct {
+	size     int
+	adaptive bool
+}
+
+const (
+	maxAdaptivePrefetch = 16
+	fastItem            = 5 * time.Millisecond
+	slowItem            = 50 * time.Millisecond
+)
+
+func newPrefetch(fixed int) *prefetch {
+	if fixed > 0 {
+		return &prefetch{size: fixed}
+	}
+	return &prefetch{size: 1, adaptive: true}
+}
+
+func (p *prefetch) observe(items int, took time.Duration) {
+	if !p.adaptive || items == 0 {
+		return
+	}
+	switch per := took / time.Duration(items); {
+	case per < fastItem:
+		p.size = min(p.size*2, maxAdaptivePrefetch)
+	case per > slowItem:
+		p.size = 1
+	}
 }

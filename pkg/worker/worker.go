@@ -47,7 +47,9 @@ type Options struct {
 	MaxItems int
 	// Prefetch is how many items one lease round trip takes, for each
 	// handler slot; more than 1 saves round trips when items are quick, but
-	// holds items that other workers could be working on. Default 1.
+	// holds items that other workers could be working on. 0 (the default)
+	// adapts: one item at a time while items take long, up to 16 while they
+	// take less than a few milliseconds, where round trips dominate.
 	Prefetch int
 	// ReclaimGrace is how long an item must be seen without a lease and
 	// without a live worker before it is reclaimed (see queue.Reclaim).
@@ -84,8 +86,8 @@ func (o Options) withDefaults() Options {
 	if o.MaxItems < 0 {
 		o.MaxItems = 0
 	}
-	if o.Prefetch <= 0 {
-		o.Prefetch = 1
+	if o.Prefetch < 0 {
+		o.Prefetch = 0
 	}
 	if o.ReclaimGrace <= 0 {
 		o.ReclaimGrace = 10 * time.Second
