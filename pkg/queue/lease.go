@@ -240,3 +240,10 @@ func (q *Queue) Reclaim(ctx context.Context, grace time.Duration) (int, error) {
 	}
 	return n, nil
 }
+
+// Leave says this session no longer works on the queue, so that it stops
+// counting among the live workers at once rather than when its lease would
+// have run out. Items it still holds keep their leases.
+func (q *Queue) Leave(ctx context.Context) error {
+	return q.explain(q.rdb.ZRem(ctx, q.workersKey(), q.session).Err())
+}

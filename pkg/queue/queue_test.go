@@ -229,6 +229,9 @@ func TestManyWorkersCompleteEachItemExactlyOnce(t *testing.T) {
 		}
 	}
 	st := mustStats(t, New(rdb, name))
+	if st.Workers != 16 {
+		t.Fatalf("%d live workers, want the 16 that leased", st.Workers)
+	}
 	if st.Pending != 0 || st.Processing != 0 || st.Done != 5000 || st.Completed != 5000 {
 		t.Fatalf("stats after draining: %+v", st)
 	}
@@ -632,5 +635,23 @@ func TestDocsPythonWorkersDrainOurQueue(t *testing.T) {
 	}
 	if st := mustStats(t, q); st.Pending+st.Processing != 0 || st.Done != int64(len(want)) {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestLeaveStopsCountingTheWorkerAtOnce(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	seed(t, q, "a", "b")
+	its, _ := q.Lease(ctx, 1, time.Minute, 0)
+	q.Complete(ctx, its...)
+	if st := mustStats(t, q); st.Workers != 1 {
+		t.Fatalf("workers %d, want 1", st.Workers)
+	}
+	if err := q.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := mustStats(t, q); st.Workers != 0 {
+		t.Fatalf("workers %d after Leave, want 0", st.Workers)
 	}
 }

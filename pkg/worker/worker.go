@@ -162,6 +162,10 @@ func Run(ctx context.Context, q *queue.Queue, h Handler, o Options) (Summary, er
 	slots.Wait()
 	close(finished)
 	aux.Wait()
+	// A worker that has stopped is no longer one of the queue's workers.
+	leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	_ = q.Leave(leaveCtx)
+	cancel()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
