@@ -42,21 +42,21 @@ func docsWorker(ctx context.Context, rdb *redis.Client, name string) (int, error
 	}
 }
 
-// ourWorker leases a batch, completes it, and goes on until the queue is empty.
+// ourWorker leases a batch, and completes it together with leasing the
+// next, as pkg/worker does, until the queue is empty.
 func ourWorker(ctx context.Context, rdb *redis.Client, name string, batch int) (int, error) {
 	q := New(rdb, name)
+	var done []Item
 	n := 0
 	for {
-		its, err := q.Lease(ctx, batch, time.Minute, 0)
+		_, its, err := q.CompleteAndLease(ctx, done, batch, time.Minute)
 		if err != nil {
 			return n, err
 		}
 		if len(its) == 0 {
 			return n, nil
 		}
-		if _, err := q.Complete(ctx, its...); err != nil {
-			return n, err
-		}
+		done = its
 		n += len(its)
 	}
 }
