@@ -35,6 +35,7 @@ func NewCmdDelete(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 			o.Queue = args[0]
 			return o.Run(cmd.Context())
 		},
+		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd

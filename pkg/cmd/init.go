@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
 )
 
@@ -506,7 +507,7 @@ type redisWaiter struct {
 
 func (w *redisWaiter) readyPod() string {
 	for _, p := range w.pods {
-		if p.DeletionTimestamp == nil && podReady(p) {
+		if p.DeletionTimestamp == nil && podstatus.Ready(p) {
 			return p.Name
 		}
 	}
@@ -601,15 +602,6 @@ func rolloutFailed(d *appsv1.Deployment) error {
 	return nil
 }
 
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // fromTemplate tells the pods of the Deployment's current template from
 // those of an earlier one by what init sets in them.
 func fromTemplate(p *corev1.Pod, d *appsv1.Deployment) bool {
@@ -648,16 +640,18 @@ func (p podProblem) advice(pod, ns string) string {
 	return fmt.Sprintf("kubectl describe pod %s -n %s", pod, ns)
 }
 
-// fatalWaitingReasons are container states that only a change (of the image,
-// the registry credentials, the configuration) gets out of.
-var fatalWaitingReasons = map[string]bool{
-	"ErrImagePull":               false, // the first failure; kubelet retries once before backing off
-	"ImagePullBackOff":           true,
-	"InvalidImageName":           true,
-	"ErrImageNeverPull":          true,
-	"CreateContainerConfigError": true,
-	"CreateContainerError":       true,
-	"CrashLoopBackOff":           true,
+// fatalWaiting says whether a container waiting for reason will not start
+// without someone changing something (the image, the registry credentials,
+// the configuration), or keeps crashing.
+func fatalWaiting(reason string) bool {
+	switch podstatus.ClassifyWaiting(reason) {
+	case podstatus.ImageError:
+		// ErrImagePull is the first failure; kubelet retries once before backing off.
+		return reason != "ErrImagePull"
+	case podstatus.ConfigError, podstatus.CrashLoop:
+		return true
+	}
+	return false
 }
 
 // redisPodProblem says why p is not ready; the zero value if it is.
@@ -665,27 +659,21 @@ func redisPodProblem(p *corev1.Pod) podProblem {
 	if p.DeletionTimestamp != nil {
 		return podProblem{reason: "Terminating"}
 	}
-	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	statuses := podstatus.ContainerStatuses(p)
 	for _, s := range statuses {
-		if s.State.Waiting == nil {
-			continue
-		}
 		wr := s.State.Waiting
-		switch wr.Reason {
-		case "", "ContainerCreating", "PodInitializing":
+		if wr == nil || podstatus.ClassifyWaiting(wr.Reason) == podstatus.Starting {
 			continue
 		}
-		pr := podProblem{reason: wr.Reason, message: wr.Message, fatal: fatalWaitingReasons[wr.Reason]}
+		pr := podProblem{reason: wr.Reason, message: wr.Message, fatal: fatalWaiting(wr.Reason)}
 		if t := s.LastTerminationState.Terminated; t != nil && wr.Reason == "CrashLoopBackOff" {
 			pr.crashed = true
 			pr.message = fmt.Sprintf("exited with code %d (%s) %d times", t.ExitCode, t.Reason, s.RestartCount)
 		}
 		return pr
 	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return podProblem{reason: c.Reason, message: c.Message}
-		}
+	if c, ok := podstatus.NotScheduled(p); ok {
+		return podProblem{reason: c.Reason, message: c.Message}
 	}
 	for _, s := range statuses {
 		if s.State.Waiting != nil {
@@ -695,7 +683,7 @@ func redisPodProblem(p *corev1.Pod) podProblem {
 	switch {
 	case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
 		return podProblem{reason: string(p.Status.Phase), message: p.Status.Message}
-	case podReady(p):
+	case podstatus.Ready(p):
 		return podProblem{}
 	case p.Status.Phase == corev1.PodRunning:
 		return podProblem{reason: "Running", message: "not ready: Redis does not accept connections on its port yet (readiness probe)"}

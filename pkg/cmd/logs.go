@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -108,12 +106,9 @@ func (o *LogsOptions) Validate() error {
 
 // Run streams the logs.
 func (o *LogsOptions) Run(ctx context.Context) error {
-	job, err := o.kube.BatchV1().Jobs(o.namespace).Get(ctx, o.Job, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("job %q not found in namespace %q", o.Job, o.namespace)
-	}
+	job, err := getJob(ctx, o.kube, o.namespace, o.Job)
 	if err != nil {
-		return fmt.Errorf("getting job %q: %w", o.Job, err)
+		return err
 	}
 	var sink podlogs.Sink
 	if o.Output == "json" {

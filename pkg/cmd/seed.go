@@ -66,6 +66,7 @@ be exiting and would leave new items behind. Pass --force to seed it anyway.`,
 			}
 			return o.Run(cmd.Context())
 		},
+		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "read items from FILE, one per line ('-' for stdin)")
 	cmd.Flags().BoolVarP(&o.Null, "null", "0", false, "items in the input end with NUL instead of newline, so they may contain newlines")

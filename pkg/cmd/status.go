@@ -51,6 +51,7 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 			}
 			return o.Run(cmd.Context())
 		},
+		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml (default: a table)")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "keep printing the status, with rate and ETA, until interrupted")

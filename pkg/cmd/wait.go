@@ -87,12 +87,9 @@ func (o *WaitOptions) addFlags(cmd *cobra.Command) {
 
 // Run waits for the Job to finish.
 func (o *WaitOptions) Run(ctx context.Context) error {
-	job, err := o.kube.BatchV1().Jobs(o.namespace).Get(ctx, o.Job, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("job %q not found in namespace %q", o.Job, o.namespace)
-	}
+	job, err := getJob(ctx, o.kube, o.namespace, o.Job)
 	if err != nil {
-		return fmt.Errorf("getting job %q: %w", o.Job, err)
+		return err
 	}
 	start := time.Now()
 	if job.Status.StartTime != nil {
@@ -172,6 +169,19 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 			return ErrInterrupted
 		}
 	}
+}
+
+// getJob gets the Job that wait and logs are about, with an error that says
+// which one is missing.
+func getJob(ctx context.Context, kube kubernetes.Interface, namespace, name string) (*batchv1.Job, error) {
+	job, err := kube.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("job %q not found in namespace %q", name, namespace)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting job %q: %w", name, err)
+	}
+	return job, nil
 }
 
 // queueStats streams the Job's queue statistics every two seconds through

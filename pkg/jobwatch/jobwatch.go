@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -20,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/listwatch"
 )
 
 // DefaultStuckGrace is how long a pod may stay unschedulable or crash-looping
@@ -93,7 +97,7 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 	}
 
 	jobLW := jobListWatch(kube, o)
-	jobs, jobRV, err := jobLW.list(ctx)
+	jobs, jobRV, err := jobLW.List(ctx)
 	if err != nil {
 		return fmt.Errorf("getting job %q in namespace %q: %w", o.Name, o.Namespace, err)
 	}
@@ -105,15 +109,15 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 	if err != nil {
 		return err
 	}
-	podLW := podListWatch(kube, o.Namespace, sel)
-	pods, podRV, err := podLW.list(ctx)
+	podLW := listwatch.Pods(kube, o.Namespace, sel.String())
+	pods, podRV, err := podLW.List(ctx)
 	if err != nil {
 		return fmt.Errorf("listing pods of job %q: %w", o.Name, err)
 	}
 	// Events explain pods the Job controller could not create. Reading
 	// them is optional: without permission, go without.
 	evLW := eventListWatch(kube, job)
-	evs, evRV, evErr := evLW.list(ctx)
+	evs, evRV, evErr := evLW.List(ctx)
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -121,14 +125,14 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 		cancel()
 		wg.Wait()
 	}()
-	jobCh := make(chan change[*batchv1.Job])
-	podCh := make(chan change[*corev1.Pod])
-	wg.Go(func() { jobLW.run(ctx, jobRV, jobCh) })
-	wg.Go(func() { podLW.run(ctx, podRV, podCh) })
-	var evCh chan change[*corev1.Event]
+	jobCh := make(chan listwatch.Change[*batchv1.Job])
+	podCh := make(chan listwatch.Change[*corev1.Pod])
+	wg.Go(func() { jobLW.Run(ctx, jobRV, jobCh) })
+	wg.Go(func() { podLW.Run(ctx, podRV, podCh) })
+	var evCh chan listwatch.Change[*corev1.Event]
 	if evErr == nil {
-		evCh = make(chan change[*corev1.Event])
-		wg.Go(func() { evLW.run(ctx, evRV, evCh) })
+		evCh = make(chan listwatch.Change[*corev1.Event])
+		wg.Go(func() { evLW.Run(ctx, evRV, evCh) })
 	}
 
 	w := &watcher{o: o, events: events, job: job, sel: sel, pods: map[string]*corev1.Pod{}, states: map[string]*podState{}, failedCreate: map[string]bool{}}
@@ -145,19 +149,19 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 				return err
 			}
 		case c := <-podCh:
-			switch {
-			case c.event == "":
-				w.replacePods(c.relist)
-			case c.event == watch.Deleted:
-				w.removePod(c.obj)
+			switch c.Type {
+			case "":
+				w.replacePods(c.Relist)
+			case watch.Deleted:
+				w.removePod(c.Object)
 			default:
-				w.setPod(c.obj)
+				w.setPod(c.Object)
 			}
 		case c := <-evCh:
-			if c.event == "" {
-				w.addEvents(c.relist)
-			} else if c.event != watch.Deleted {
-				w.addEvents([]*corev1.Event{c.obj})
+			if c.Type == "" {
+				w.addEvents(c.Relist)
+			} else if c.Type != watch.Deleted {
+				w.addEvents([]*corev1.Event{c.Object})
 			}
 		case <-w.timerC():
 		case <-ctx.Done():
@@ -166,11 +170,11 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 	}
 }
 
-func jobListWatch(kube kubernetes.Interface, o Options) listWatch[*batchv1.Job] {
+func jobListWatch(kube kubernetes.Interface, o Options) listwatch.ListWatch[*batchv1.Job] {
 	jobs := kube.BatchV1().Jobs(o.Namespace)
 	byName := fields.OneTermEqualSelector("metadata.name", o.Name).String()
-	return listWatch[*batchv1.Job]{
-		list: func(ctx context.Context) ([]*batchv1.Job, string, error) {
+	return listwatch.ListWatch[*batchv1.Job]{
+		List: func(ctx context.Context) ([]*batchv1.Job, string, error) {
 			list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: byName})
 			if err != nil {
 				return nil, "", err
@@ -187,7 +191,7 @@ func jobListWatch(kube kubernetes.Interface, o Options) listWatch[*batchv1.Job] 
 			}
 			return items, list.ResourceVersion, nil
 		},
-		watch: func(ctx context.Context, rv string) (watch.Interface, error) {
+		Watch: func(ctx context.Context, rv string) (watch.Interface, error) {
 			return jobs.Watch(ctx, metav1.ListOptions{FieldSelector: byName, ResourceVersion: rv, AllowWatchBookmarks: true})
 		},
 	}
@@ -207,42 +211,18 @@ func podSelector(job *batchv1.Job) (labels.Selector, error) {
 	return sel, nil
 }
 
-func podListWatch(kube kubernetes.Interface, namespace string, sel labels.Selector) listWatch[*corev1.Pod] {
-	pods := kube.CoreV1().Pods(namespace)
-	return listWatch[*corev1.Pod]{
-		list: func(ctx context.Context) ([]*corev1.Pod, string, error) {
-			list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-			if err != nil {
-				return nil, "", err
-			}
-			items := make([]*corev1.Pod, len(list.Items))
-			for i := range list.Items {
-				items[i] = &list.Items[i]
-			}
-			return items, list.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, rv string) (watch.Interface, error) {
-			return pods.Watch(ctx, metav1.ListOptions{LabelSelector: sel.String(), ResourceVersion: rv, AllowWatchBookmarks: true})
-		},
-	}
-}
-
-func eventListWatch(kube kubernetes.Interface, job *batchv1.Job) listWatch[*corev1.Event] {
+func eventListWatch(kube kubernetes.Interface, job *batchv1.Job) listwatch.ListWatch[*corev1.Event] {
 	events := kube.CoreV1().Events(job.Namespace)
 	about := fields.Set{"involvedObject.kind": "Job", "involvedObject.name": job.Name}.String()
-	return listWatch[*corev1.Event]{
-		list: func(ctx context.Context) ([]*corev1.Event, string, error) {
+	return listwatch.ListWatch[*corev1.Event]{
+		List: func(ctx context.Context) ([]*corev1.Event, string, error) {
 			list, err := events.List(ctx, metav1.ListOptions{FieldSelector: about})
 			if err != nil {
 				return nil, "", err
 			}
-			items := make([]*corev1.Event, len(list.Items))
-			for i := range list.Items {
-				items[i] = &list.Items[i]
-			}
-			return items, list.ResourceVersion, nil
+			return listwatch.Pointers(list.Items), list.ResourceVersion, nil
 		},
-		watch: func(ctx context.Context, rv string) (watch.Interface, error) {
+		Watch: func(ctx context.Context, rv string) (watch.Interface, error) {
 			return events.Watch(ctx, metav1.ListOptions{FieldSelector: about, ResourceVersion: rv, AllowWatchBookmarks: true})
 		},
 	}
@@ -277,22 +257,22 @@ func podKey(pod *corev1.Pod) string {
 	return pod.Name
 }
 
-func (w *watcher) applyJob(c change[*batchv1.Job]) error {
-	if c.event == "" {
-		if len(c.relist) == 0 {
+func (w *watcher) applyJob(c listwatch.Change[*batchv1.Job]) error {
+	if c.Type == "" {
+		if len(c.Relist) == 0 {
 			return fmt.Errorf("job %q in namespace %q was deleted before it finished", w.o.Name, w.o.Namespace)
 		}
-		c.obj = c.relist[0]
-	} else if c.obj.Name != w.o.Name {
+		c.Object = c.Relist[0]
+	} else if c.Object.Name != w.o.Name {
 		return nil
 	}
 	switch {
-	case c.event == watch.Deleted:
+	case c.Type == watch.Deleted:
 		return fmt.Errorf("job %q in namespace %q was deleted before it finished", w.o.Name, w.o.Namespace)
-	case w.job.UID != "" && c.obj.UID != w.job.UID:
+	case w.job.UID != "" && c.Object.UID != w.job.UID:
 		return fmt.Errorf("job %q in namespace %q was replaced by a new Job before it finished", w.o.Name, w.o.Namespace)
 	}
-	w.job = c.obj
+	w.job = c.Object
 	return nil
 }
 
@@ -363,7 +343,7 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 		return true, w.send(ctx, Event{Done: out})
 	}
 
-	for _, msg := range sortedKeys(w.failedCreate) {
+	for _, msg := range slices.Sorted(maps.Keys(w.failedCreate)) {
 		if w.failedCreate[msg] {
 			continue
 		}
@@ -433,13 +413,4 @@ func (w *watcher) timerC() <-chan time.Time {
 		return nil
 	}
 	return w.timer.C()
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -6,6 +6,8 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
 // progressOf returns the pod counts of job's status.
@@ -47,17 +49,6 @@ func outcomeOf(job *batchv1.Job) *Outcome {
 	return nil
 }
 
-// Reasons of waiting containers that will not go away by themselves; they
-// are reported at once.
-var immediateReasons = map[string]string{
-	"ErrImagePull":               "image",
-	"ImagePullBackOff":           "image",
-	"InvalidImageName":           "image",
-	"ErrImageNeverPull":          "image",
-	"CreateContainerConfigError": "create",
-	"CreateContainerError":       "create",
-}
-
 // problem is one reason a pod cannot run.
 type problem struct {
 	container, reason, message string
@@ -76,22 +67,22 @@ func podProblems(pod *corev1.Pod) []problem {
 		return nil
 	}
 	var out []problem
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			out = append(out, problem{reason: c.Reason, message: c.Message, class: "schedule", graced: true, since: c.LastTransitionTime.Time})
-		}
+	if c, ok := podstatus.NotScheduled(pod); ok && c.Reason == corev1.PodReasonUnschedulable {
+		out = append(out, problem{reason: c.Reason, message: c.Message, class: "schedule", graced: true, since: c.LastTransitionTime.Time})
 	}
-	statuses := append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
-	for _, st := range statuses {
+	for _, st := range podstatus.ContainerStatuses(pod) {
 		w := st.State.Waiting
 		if w == nil {
 			continue
 		}
-		if class, ok := immediateReasons[w.Reason]; ok {
-			out = append(out, problem{container: st.Name, reason: w.Reason, message: w.Message, class: class})
-			continue
-		}
-		if w.Reason == "CrashLoopBackOff" {
+		// Image and configuration errors will not go away by themselves and
+		// are reported at once; a crash loop after the grace period.
+		switch podstatus.ClassifyWaiting(w.Reason) {
+		case podstatus.ImageError:
+			out = append(out, problem{container: st.Name, reason: w.Reason, message: w.Message, class: "image"})
+		case podstatus.ConfigError:
+			out = append(out, problem{container: st.Name, reason: w.Reason, message: w.Message, class: "create"})
+		case podstatus.CrashLoop:
 			out = append(out, problem{container: st.Name, reason: w.Reason, message: crashMessage(st), class: "crash", graced: true})
 		}
 	}

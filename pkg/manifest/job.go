@@ -3,6 +3,8 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -355,7 +357,7 @@ func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
 		m[string(k)] = ""
 	}
 	var names []corev1.ResourceName
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		names = append(names, corev1.ResourceName(k))
 	}
 	return names

@@ -3,7 +3,8 @@ package manifest
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
@@ -49,7 +50,7 @@ func checkNamespace(ns string) error {
 // plugin (or the Job controller) sets itself and selects on.
 func checkLabels(flag string, labels map[string]string, reserved ...string) error {
 	var errs []error
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		v := labels[k]
 		if msgs := content.IsLabelKey(k); len(msgs) > 0 {
 			errs = append(errs, fmt.Errorf("%s: label key %q: %s", flag, k, strings.Join(msgs, "; ")))
@@ -66,15 +67,6 @@ func checkLabels(flag string, labels map[string]string, reserved ...string) erro
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // mergeLabels returns a new map: base, then extra (callers have already

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
 // container is one selected container of a pod.
@@ -85,17 +87,15 @@ func logState(pod *corev1.Pod, c container, previous bool) (instance string, ok 
 // notStarted explains a container without status: the pod is not scheduled
 // or not yet running.
 func notStarted(pod *corev1.Pod, name string) string {
-	for _, cond := range pod.Status.Conditions {
-		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse {
-			why := fmt.Sprintf("container %s has not started: pod is not scheduled", name)
-			if cond.Reason != "" {
-				why += ": " + cond.Reason
-			}
-			if cond.Message != "" {
-				why += " (" + cond.Message + ")"
-			}
-			return why
+	if cond, ok := podstatus.NotScheduled(pod); ok {
+		why := fmt.Sprintf("container %s has not started: pod is not scheduled", name)
+		if cond.Reason != "" {
+			why += ": " + cond.Reason
 		}
+		if cond.Message != "" {
+			why += " (" + cond.Message + ")"
+		}
+		return why
 	}
 	phase := pod.Status.Phase
 	if phase == "" {
@@ -116,12 +116,10 @@ func waitingProblem(pod *corev1.Pod, c container) string {
 		if st.Name != c.name || st.State.Waiting == nil {
 			continue
 		}
-		switch r := st.State.Waiting.Reason; r {
-		case "", "ContainerCreating", "PodInitializing":
-			return ""
-		default:
+		if r := st.State.Waiting.Reason; podstatus.ClassifyWaiting(r) != podstatus.Starting {
 			return r
 		}
+		return "" // just starting
 	}
 	return ""
 }

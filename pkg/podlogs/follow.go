@@ -5,10 +5,11 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/listwatch"
 )
 
 // containerTrack is what follow remembers about one container of one pod.
@@ -26,46 +27,21 @@ type follower struct {
 	tracks map[string]*containerTrack
 }
 
-// podListWatch lists and watches the pods matching o.Selector.
-func podListWatch(kube kubernetes.Interface, o Options) listWatch[*corev1.Pod] {
-	pods := kube.CoreV1().Pods(o.Namespace)
-	return listWatch[*corev1.Pod]{
-		list: func(ctx context.Context) ([]*corev1.Pod, string, error) {
-			list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: o.Selector})
-			if err != nil {
-				return nil, "", err
-			}
-			items := make([]*corev1.Pod, len(list.Items))
-			for i := range list.Items {
-				items[i] = &list.Items[i]
-			}
-			return items, list.ResourceVersion, nil
-		},
-		watch: func(ctx context.Context, rv string) (watch.Interface, error) {
-			return pods.Watch(ctx, metav1.ListOptions{
-				LabelSelector:       o.Selector,
-				ResourceVersion:     rv,
-				AllowWatchBookmarks: true,
-			})
-		},
-	}
-}
-
 // follow lists and watches the selected pods and streams every container as
 // soon as it has a log, again after it restarts, until Done is closed (then
 // it takes one last look with a fresh List) or ctx ends.
 func (s *streamer) follow(ctx context.Context, kube kubernetes.Interface) error {
-	lw := podListWatch(kube, s.o)
-	items, rv, err := lw.list(ctx)
+	lw := listwatch.Pods(kube, s.o.Namespace, s.o.Selector)
+	items, rv, err := lw.List(ctx)
 	if err != nil {
 		return fmt.Errorf("listing pods with selector %q in namespace %q: %w", s.o.Selector, s.o.Namespace, err)
 	}
-	changes := make(chan change[*corev1.Pod])
+	changes := make(chan listwatch.Change[*corev1.Pod])
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		lw.run(watchCtx, rv, changes)
+		lw.Run(watchCtx, rv, changes)
 	}()
 	defer func() {
 		stopWatch()
@@ -78,15 +54,15 @@ func (s *streamer) follow(ctx context.Context, kube kubernetes.Interface) error 
 	for {
 		select {
 		case c := <-changes:
-			switch {
-			case c.relist != nil || c.event == "":
-				f.replace(ctx, c.relist)
-			case c.event == watch.Deleted:
-				delete(f.pods, podKey(c.obj))
-				f.forget(c.obj)
+			switch c.Type {
+			case "":
+				f.replace(ctx, c.Relist)
+			case watch.Deleted:
+				delete(f.pods, podKey(c.Object))
+				f.forget(c.Object)
 			default:
-				f.pods[podKey(c.obj)] = c.obj
-				f.scan(ctx, c.obj, false)
+				f.pods[podKey(c.Object)] = c.Object
+				f.scan(ctx, c.Object, false)
 			}
 		case <-s.ended:
 			// A restarted container's next instance waits for the

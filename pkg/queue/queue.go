@@ -54,17 +54,28 @@ var (
 	reclaimLua string
 	//go:embed lua/complete_lease.lua
 	completeLeaseLua string
+	// Functions that scripts share: Redis runs each script alone, so they
+	// are prepended to the scripts that call them.
+	//go:embed lua/lease_items.lua
+	leaseItemsLua string
+	//go:embed lua/complete_items.lua
+	completeItemsLua string
 
 	seedScript     = redis.NewScript(seedLua)
-	leaseScript    = redis.NewScript(leaseLua)
-	completeScript = redis.NewScript(completeLua)
+	leaseScript    = newScript(leaseItemsLua, leaseLua)
+	completeScript = newScript(completeItemsLua, completeLua)
 	failScript     = redis.NewScript(failLua)
 	releaseScript  = redis.NewScript(releaseLua)
 	extendScript   = redis.NewScript(extendLua)
 	reclaimScript  = redis.NewScript(reclaimLua)
 
-	completeLeaseScript = redis.NewScript(completeLeaseLua)
+	completeLeaseScript = newScript(completeItemsLua, leaseItemsLua, completeLeaseLua)
 )
+
+// newScript is the script made of parts, in order.
+func newScript(parts ...string) *redis.Script {
+	return redis.NewScript(strings.Join(parts, "\n"))
+}
 
 // DefaultLease is how long a lease lasts unless renewed.
 const DefaultLease = 60 * time.Second

@@ -3,8 +3,9 @@ package redisconn
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -80,11 +81,7 @@ func secretPassword(ctx context.Context, kube kubernetes.Interface, namespace, n
 	}
 	value, ok := secret.Data[key]
 	if !ok {
-		keys := make([]string, 0, len(secret.Data))
-		for k := range secret.Data {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(secret.Data))
 		if len(keys) == 0 {
 			keys = append(keys, "none")
 		}

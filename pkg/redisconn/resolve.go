@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
 // maxPodsInError bounds how many pods a "no ready pod" error lists.
@@ -105,16 +107,7 @@ func pickPod(pods []corev1.Pod) *corev1.Pod {
 }
 
 func usable(pod *corev1.Pod) bool {
-	return pod.DeletionTimestamp == nil && pod.Status.Phase == corev1.PodRunning && isReady(pod)
-}
-
-func isReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	return pod.DeletionTimestamp == nil && pod.Status.Phase == corev1.PodRunning && podstatus.Ready(pod)
 }
 
 func noReadyPodError(svc *corev1.Service, selector string, pods []corev1.Pod) error {

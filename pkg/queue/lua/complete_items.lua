@@ -1,0 +1,31 @@
+-- complete_items marks items done: removes them from processing and drops
+-- their lease, unless another worker has taken them over since our lease was
+-- lost. Shared by complete.lua and complete_lease.lua, which follow it.
+-- KEYS: 1 queue, 2 processing, 3 holders, 4 unleased, 5 attempts, 6 stats;
+--       the lease keys of the items from KEYS[first_lease] on
+-- ARGV: 1 session; the items from ARGV[first_item] on (one per lease key)
+-- Returns the number of items that were still ours (or nobody's).
+local function complete_items(first_item, first_lease)
+  local done = 0
+  for i = first_item, #ARGV do
+    local item, lease = ARGV[i], KEYS[first_lease + i - first_item]
+    local owner = redis.call('HGET', KEYS[3], item)
+    if not owner or owner == ARGV[1] then
+      local removed = redis.call('LREM', KEYS[2], 1, item)
+      if removed == 0 then
+        -- Our lease expired and the item was reclaimed; reclaimed items are
+        -- pushed at the popping end, so look only there.
+        if redis.call('LPOS', KEYS[1], item, 'RANK', -1, 'MAXLEN', 1000) then
+          removed = redis.call('LREM', KEYS[1], -1, item)
+        end
+      end
+      if redis.call('GET', lease) == ARGV[1] then redis.call('DEL', lease) end
+      redis.call('HDEL', KEYS[3], item)
+      redis.call('HDEL', KEYS[4], item)
+      redis.call('HDEL', KEYS[5], item)
+      if removed > 0 then done = done + 1 end
+    end
+  end
+  if done > 0 then redis.call('HINCRBY', KEYS[6], 'completed', done) end
+  return done
+end
