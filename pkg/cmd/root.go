@@ -88,6 +88,10 @@ func (f *factory) restConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
+	// client-go's default of 5 requests/s (burst 10) would make reading the
+	// logs of a 50-pod Job take 8 s; what bounds the load on the API server
+	// is the commands' own concurrency (logs --max-requests).
+	c.QPS, c.Burst = 100, 200
 	return c, nil
 }
 

@@ -140,13 +140,13 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 		}
 		if err := s.Add(ctx, item); err != nil {
 			prog.done()
-			return explainRedis(conn, err)
+			return o.settle(ctx, s, conn, err)
 		}
 		prog.update(s.Pushed())
 	}
 	if err := s.Close(ctx); err != nil {
 		prog.done()
-		return explainRedis(conn, err)
+		return o.settle(ctx, s, conn, err)
 	}
 	prog.done()
 	if w := dups.warning(); w != "" {
@@ -165,6 +165,20 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintln(o.Out, msg)
 	return nil
+}
+
+// settle makes a broken-off seeding say exactly how many items were pushed.
+// When the connection that broke cannot tell (a killed connection also ends
+// its port-forward), it asks again through a new one.
+func (o *SeedOptions) settle(ctx context.Context, s *queue.Seeder, conn *redisconn.Conn, err error) error {
+	var se *queue.SeedError
+	if errors.As(err, &se) && se.Uncertain > 0 {
+		if again, cerr := o.f.connectRedis(ctx, o.IOStreams); cerr == nil {
+			err = s.Settle(ctx, again.Client)
+			again.Close()
+		}
+	}
+	return explainRedis(conn, err)
 }
 
 // explainRedis words connection-level failures for the user; the queue's own

@@ -655,3 +655,45 @@ func TestLeaveStopsCountingTheWorkerAtOnce(t *testing.T) {
 		t.Fatalf("workers %d after Leave, want 0", st.Workers)
 	}
 }
+
+// When the broken connection's client cannot be used any more (a killed
+// connection also ends its port-forward), Settle asks through a new one.
+func TestSeedBrokenOffIsSettledThroughANewConnection(t *testing.T) {
+	ctx := context.Background()
+	testClient(t)
+	var left atomic.Int64
+	left.Store(3 << 20)
+	var dials atomic.Int64
+	broken := redis.NewClient(&redis.Options{
+		Addr: serverAddr,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) > 1 {
+				return nil, errors.New("port-forward gone")
+			}
+			c, err := net.Dial(network, addr)
+			return cutConn{Conn: c, left: &left}, err
+		},
+		MaxRetries: -1,
+	})
+	defer broken.Close()
+	q := newQueue(t, broken)
+	s := q.NewSeeder(SeedOptions{})
+	var err error
+	for _, it := range items(1_000_000) {
+		if err = s.Add(ctx, []byte(it)); err != nil {
+			break
+		}
+	}
+	var se *SeedError
+	if !errors.As(err, &se) || se.Uncertain == 0 {
+		t.Fatalf("want an uncertain SeedError, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "may have been pushed") {
+		t.Fatalf("message: %v", err)
+	}
+	err = s.Settle(ctx, testClient(t))
+	n := testClient(t).LLen(ctx, q.Name()).Val()
+	if !errors.As(err, &se) || se.Uncertain != 0 || se.Pushed != n || n == 0 {
+		t.Fatalf("settled: %v; queue holds %d", err, n)
+	}
+}

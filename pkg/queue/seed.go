@@ -143,9 +143,23 @@ func (s *Seeder) flush(ctx context.Context) error {
 // records its sequence number atomically with its items, so the progress key
 // tells exactly which batches of the window landed.
 func (s *Seeder) fail(ctx context.Context, cause error) error {
-	applied, err := s.q.rdb.Get(ctx, s.progressKey()).Int64()
+	s.err = &SeedError{Pushed: s.pushed, Uncertain: s.windowItems(), Err: cause}
+	_ = s.Settle(ctx, s.q.rdb)
+	return s.err
+}
+
+// Settle finds out, through rdb, which of the batches in flight when the
+// seeding broke off landed, so that the SeedError says exactly how many items
+// were pushed. Use it with a new connection when the one that broke (a
+// port-forward, say) cannot be used again; it is a no-op when nothing is
+// uncertain. It returns the (updated) error of the run.
+func (s *Seeder) Settle(ctx context.Context, rdb redis.UniversalClient) error {
+	var se *SeedError
+	if !errors.As(s.err, &se) || se.Uncertain == 0 {
+		return s.err
+	}
+	applied, err := rdb.Get(ctx, s.progressKey()).Int64()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		s.err = &SeedError{Pushed: s.pushed, Uncertain: s.windowItems(), Err: cause}
 		return s.err
 	}
 	for _, b := range s.window {
@@ -153,7 +167,8 @@ func (s *Seeder) fail(ctx context.Context, cause error) error {
 			s.pushed += int64(len(b.items))
 		}
 	}
-	s.err = &SeedError{Pushed: s.pushed, Err: cause}
+	s.window = nil
+	se.Pushed, se.Uncertain = s.pushed, 0
 	return s.err
 }
 
