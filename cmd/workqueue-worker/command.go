@@ -54,7 +54,9 @@ func (c *commander) handle(ctx context.Context, item []byte) error {
 		case err := <-waited:
 			stdout.Close()
 			stderr.Close()
-			if err == nil {
+			// Exit 0 completes the item, even when something the command
+			// left running in the background still holds its output open.
+			if err == nil || errors.Is(err, exec.ErrWaitDelay) {
 				return nil
 			}
 			var exitErr *exec.ExitError

@@ -332,7 +332,7 @@ func TestWorkerSIGTERMLetsTheCommandFinish(t *testing.T) {
 	rdb := testClient(t)
 	q := newQueue(t, rdb, "x", "y")
 	p := start(t, q, nil, "--shutdown-grace", "20s", "--",
-		"sh", "-c", `trap 'echo "finishing $1"; exit 0' TERM; echo started; sleep 30 & wait`, "sh", "{}")
+		"sh", "-c", `trap 'echo "finishing $1"; exit 0' TERM; sleep 30 & echo started; wait`, "sh", "{}")
 	waitFor(t, "the command to start", func() bool { return strings.Contains(p.stdout.String(), "started") })
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

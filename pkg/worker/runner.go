@@ -145,6 +145,8 @@ func (r *runner) slot() {
 					done = nil
 				}
 			case r.ctx.Err() != nil:
+				// Stopped mid-item: not the item's fault, so no attempt counts.
+				r.log.Info("item interrupted by shutdown goes back to the queue", "queue", r.q.Name(), "error", err)
 				r.release(e)
 			default:
 				r.fail(e, err)
