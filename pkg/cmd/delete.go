@@ -30,7 +30,7 @@ func NewCmdDelete(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 		Short: "Delete a queue: its pending, processing and failed items, leases and counters",
 		Example: `  kubectl workqueue delete job2
   kubectl workqueue delete job2 --yes`,
-		Args: cobra.ExactArgs(1),
+		Args: nameArg("QUEUE", true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Queue = args[0]
 			return o.Run(cmd.Context())

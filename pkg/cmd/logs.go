@@ -54,7 +54,7 @@ pods are read concurrently, at most --max-requests at a time; lines are never
 cut or interleaved, and each pod's lines stay in order. Pods whose logs are
 gone are reported on stderr, not skipped in silence.`,
 		Example: logsExample,
-		Args:    cobra.ExactArgs(1),
+		Args:    nameArg("JOB", true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

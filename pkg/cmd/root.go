@@ -5,7 +5,9 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -55,6 +57,20 @@ logs (logs).`,
 	return cmd
 }
 
+// nameArg checks that a command got its QUEUE or JOB, and with only, no
+// other arguments; the errors say what was expected, with the usage line.
+func nameArg(what string, only bool) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("%s is required: kubectl workqueue %s", what, cmd.Use)
+		case only && len(args) > 1:
+			return fmt.Errorf("one %s expected, got %d arguments %q: kubectl workqueue %s", what, len(args), args, cmd.Use)
+		}
+		return nil
+	}
+}
+
 // factory carries what every subcommand shares: kubectl's standard
 // connection flags, how to reach Redis, and the clients made from them.
 type factory struct {
@@ -84,6 +100,12 @@ func (f *factory) namespace() (string, error) {
 }
 
 func (f *factory) restConfig() (*rest.Config, error) {
+	// Without this, client-go falls back to localhost:8080 and the user
+	// reads "connection refused" (inside a pod, the in-cluster config is used).
+	if raw, err := f.configFlags.ToRawKubeConfigLoader().RawConfig(); err == nil && len(raw.Clusters) == 0 &&
+		(f.configFlags.APIServer == nil || *f.configFlags.APIServer == "") && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		return nil, errors.New("no Kubernetes cluster configured: set KUBECONFIG or pass --kubeconfig (or reach Redis directly with --redis-url)")
+	}
 	c, err := f.configFlags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)

@@ -104,7 +104,7 @@ Waiting ends with the Job's Complete condition (exit 0) or its failure (exit
 run (image pull errors, bad config) fail the wait at once, naming the pod;
 unschedulable or crash-looping ones after --stuck-grace.`,
 		Example: runExample,
-		Args:    cobra.MinimumNArgs(1),
+		Args:    nameArg("QUEUE", false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err

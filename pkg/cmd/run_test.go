@@ -221,3 +221,23 @@ func TestLogsPrefixesEveryPodsLinesFinishedPodsIncluded(t *testing.T) {
 		t.Fatalf("-o yaml: %v", r.err)
 	}
 }
+
+func TestCommandsNameWhatIsMissing(t *testing.T) {
+	noCluster(t)
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"logs"}, "JOB is required: kubectl workqueue logs JOB"},
+		{[]string{"wait", "a", "b"}, "one JOB expected"},
+		{[]string{"status"}, "QUEUE is required"},
+		{[]string{"seed"}, "QUEUE is required"},
+		{[]string{"status", "job2"}, "no Kubernetes cluster configured"},
+	} {
+		r := run(t, "", tc.args...)
+		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.args, r.err, tc.want)
+		}
+	}
+}

@@ -56,7 +56,7 @@ seed says exactly how many items were pushed.
 A queue that has run empty after being worked on is refused: its workers may
 be exiting and would leave new items behind. Pass --force to seed it anyway.`,
 		Example: seedExample,
-		Args:    cobra.MinimumNArgs(1),
+		Args:    nameArg("QUEUE", false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err

@@ -43,7 +43,7 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 		Use:     "status QUEUE",
 		Short:   "Show a queue's pending, processing, done and failed items and its workers",
 		Example: statusExample,
-		Args:    cobra.ExactArgs(1),
+		Args:    nameArg("QUEUE", true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Queue = args[0]
 			if err := o.Validate(); err != nil {

@@ -59,7 +59,7 @@ after --stuck-grace. Unlike 'kubectl wait --for=condition=complete', it does
 not sit until the timeout when the Job cannot succeed.`,
 		Example: `  kubectl workqueue wait wq-job2
   kubectl workqueue wait wq-job2 --timeout 30m --logs`,
-		Args: cobra.ExactArgs(1),
+		Args: nameArg("JOB", true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Job = args[0]
 			ns, err := f.namespace()
