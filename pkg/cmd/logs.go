@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -110,6 +112,7 @@ func (o *LogsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.warnGonePods(ctx, job)
 	var sink podlogs.Sink
 	if o.Output == "json" {
 		sink = podlogs.NewJSONPrinter(o.Out, o.ErrOut)
@@ -147,4 +150,18 @@ func (o *LogsOptions) Run(ctx context.Context) error {
 		return nil // Ctrl-C while following
 	}
 	return err
+}
+
+// warnGonePods says when the Job counts more pods than still exist: their
+// logs went with them (deleted by hand, by the Job's pod GC, or evicted), and
+// a silent gap in the output would look like pods that printed nothing.
+func (o *LogsOptions) warnGonePods(ctx context.Context, job *batchv1.Job) {
+	pods, err := o.kube.CoreV1().Pods(o.namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + o.Job})
+	if err != nil {
+		return
+	}
+	counted := int(job.Status.Active + job.Status.Succeeded + job.Status.Failed)
+	if gone := counted - len(pods.Items); gone > 0 {
+		fmt.Fprintf(o.ErrOut, "Warning: job %q counts %d pods but only %d exist: the logs of %d deleted pods are gone\n", o.Job, counted, len(pods.Items), gone)
+	}
 }

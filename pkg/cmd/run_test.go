@@ -214,6 +214,17 @@ func TestLogsPrefixesEveryPodsLinesFinishedPodsIncluded(t *testing.T) {
 	if r.out != "[wq-x-a] fake logs\n[wq-x-b] fake logs\n" && r.out != "[wq-x-b] fake logs\n[wq-x-a] fake logs\n" {
 		t.Fatalf("stdout %q", r.out)
 	}
+	if r.errOut != "" {
+		t.Fatalf("stderr %q", r.errOut)
+	}
+	// The Job counts a third pod that has been deleted since.
+	job, _ := kube.BatchV1().Jobs("ns").Get(context.Background(), "wq-x", metav1.GetOptions{})
+	job.Status.Succeeded, job.Status.Failed = 2, 1
+	kube.BatchV1().Jobs("ns").UpdateStatus(context.Background(), job, metav1.UpdateOptions{})
+	r = runKube(t, kube, "-n", "ns", "logs", "wq-x")
+	if !strings.Contains(r.errOut, "counts 3 pods but only 2 exist") {
+		t.Fatalf("no word of the deleted pod: stderr %q", r.errOut)
+	}
 	if r := runKube(t, kube, "-n", "ns", "logs", "nope"); r.err == nil || !strings.Contains(r.err.Error(), "not found") {
 		t.Fatalf("missing job: %v", r.err)
 	}
