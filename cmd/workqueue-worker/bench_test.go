@@ -6,49 +6,25 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/rediswqbaseline"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
 // docsLoop does per item what the docs' worker.py does, starting `true`
 // for the work: empty() (two LLENs), lease (BRPOPLPUSH, SETEX), run,
-// complete (LREM, DEL).
+// complete (LREM, DEL). It blocks for 50ms, not worker.py's 2s, so that the
+// drain's tail does not weigh.
 func docsLoop(ctx context.Context, rdb *redis.Client, name string) (int, error) {
-	q := queue.New(rdb, name)
-	n := 0
-	for {
-		a := rdb.LLen(ctx, name).Val()
-		b := rdb.LLen(ctx, name+":processing").Val()
-		if a == 0 && b == 0 {
-			return n, nil
-		}
-		// A short block, not worker.py's 2s, so that the drain's tail does
-		// not weigh; go-redis would round it up to a second.
-		v, err := rdb.Do(ctx, "BRPOPLPUSH", name, name+":processing", 0.05).Text()
-		if err == redis.Nil {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		key := q.LeaseKey([]byte(v))
-		if err := rdb.SetEx(ctx, key, q.Session(), 10*time.Second).Err(); err != nil {
-			return n, err
-		}
+	return rediswqbaseline.Work(ctx, rdb, name, 50*time.Millisecond, func(item string) error {
 		cmd := exec.Command("true")
-		cmd.Stdin = stringsReader(v)
-		if err := cmd.Run(); err != nil {
-			return n, err
-		}
-		rdb.LRem(ctx, name+":processing", 0, v)
-		rdb.Del(ctx, key, q.Session())
-		n++
-	}
+		cmd.Stdin = stringsReader(item)
+		return cmd.Run()
+	})
 }
 
 func stringsReader(s string) *os.File {
@@ -63,13 +39,7 @@ func stringsReader(s string) *os.File {
 
 func seedBench(b *testing.B, rdb *redis.Client, items int) *queue.Queue {
 	q := queue.New(rdb, fmt.Sprintf("bench-%d", queueSeq.Add(1)))
-	s := q.NewSeeder(queue.SeedOptions{})
-	for i := range items {
-		_ = s.Add(context.Background(), []byte("item-"+strconv.Itoa(i)))
-	}
-	if err := s.Close(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	rediswqbaseline.Seed(b, q.NewSeeder(queue.SeedOptions{}), items)
 	return q
 }
 
@@ -86,34 +56,15 @@ func BenchmarkWorkerRunsTrue(b *testing.B) {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			var ours, base time.Duration
 			for range b.N {
-				q := seedBench(b, rdb, items)
-				begin := time.Now()
-				var wg sync.WaitGroup
-				var mu sync.Mutex
-				total := 0
-				for range workers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						n, err := docsLoop(context.Background(), rdb, q.Name())
-						if err != nil {
-							b.Error(err)
-						}
-						mu.Lock()
-						total += n
-						mu.Unlock()
-					}()
-				}
-				wg.Wait()
-				base += time.Since(begin)
-				if total != items {
-					b.Fatalf("baseline did %d of %d", total, items)
-				}
+				docs := queue.New(rdb, fmt.Sprintf("bench-%d", queueSeq.Add(1)))
+				base += rediswqbaseline.Drain(b, docs.NewSeeder(queue.SeedOptions{}), items, workers, func() (int, error) {
+					return docsLoop(context.Background(), rdb, docs.Name())
+				})
 
-				q = seedBench(b, rdb, items)
+				q := seedBench(b, rdb, items)
 				cmd := exec.Command(binary, "--queue", q.Name(), "--redis-url", "redis://"+serverAddr,
 					"--concurrency", strconv.Itoa(workers), "--", "true")
-				begin = time.Now()
+				begin := time.Now()
 				if out, err := cmd.CombinedOutput(); err != nil {
 					b.Fatalf("%v\n%s", err, out)
 				}

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -66,12 +65,7 @@ func testMain(m *testing.M) int {
 
 func testClient(t testing.TB) *redis.Client {
 	t.Helper()
-	if serverAddr == "" {
-		t.Skip("redis-server not installed")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: serverAddr})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
+	return redistest.Client(t, serverAddr, 0)
 }
 
 var queueSeq atomic.Int64
@@ -102,28 +96,10 @@ func stats(t *testing.T, q *queue.Queue) *queue.Stats {
 	return st
 }
 
-// syncBuffer is a bytes.Buffer safe for a process' output and a test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a running workqueue-worker.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr redistest.SyncBuffer
 	exited         chan struct{}
 	err            error
 }
@@ -179,16 +155,10 @@ func runWorker(t *testing.T, q *queue.Queue, env []string, args ...string) (int,
 	return p.wait(t), p
 }
 
-// waitFor polls cond until it holds, or fails the test after a deadline.
+// waitFor polls cond until it holds, or fails the test after 20s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	redistest.WaitFor(t, 20*time.Second, what, cond)
 }
 
 func lines(t *testing.T, file string) []string {
@@ -578,11 +548,11 @@ func TestWorkerWithDocsWorkersDrainsOneQueue(t *testing.T) {
 	host, port, _ := net.SplitHostPort(serverAddr)
 
 	var docs []*exec.Cmd
-	var docsOut []*syncBuffer
+	var docsOut []*redistest.SyncBuffer
 	for range 2 {
 		cmd := exec.Command(py, filepath.Join("..", "..", "pkg", "queue", "testdata", "worker.py"))
 		cmd.Env = append(os.Environ(), "REDIS_HOST="+host, "REDIS_PORT="+port, "QUEUE="+q.Name())
-		b := &syncBuffer{}
+		b := &redistest.SyncBuffer{}
 		cmd.Stdout, cmd.Stderr = b, b
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

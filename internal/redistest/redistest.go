@@ -1,5 +1,7 @@
 // Package redistest starts throw-away redis-server processes for tests: a
-// real server on a free loopback port, never a mock.
+// real server on a free loopback port, never a mock. It also holds the small
+// helpers such tests share: a client that skips without a server, polling
+// with a deadline, and a buffer safe to read while a process writes it.
 package redistest
 
 import (

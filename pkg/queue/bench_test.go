@@ -6,40 +6,18 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/rediswqbaseline"
 )
 
 // docsWorker does per item exactly what the docs' worker.py with rediswq.py
 // does: empty() (two LLENs), lease (BRPOPLPUSH, SETEX), complete (LREM, DEL).
 func docsWorker(ctx context.Context, rdb *redis.Client, name string) (int, error) {
-	q := New(rdb, name)
-	n := 0
-	for {
-		a := rdb.LLen(ctx, name).Val()
-		b := rdb.LLen(ctx, name+":processing").Val()
-		if a == 0 && b == 0 {
-			return n, nil
-		}
-		v, err := rdb.BRPopLPush(ctx, name, name+":processing", time.Second).Result()
-		if err == redis.Nil {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		key := q.LeaseKey([]byte(v))
-		if err := rdb.SetEx(ctx, key, q.Session(), 10*time.Second).Err(); err != nil {
-			return n, err
-		}
-		rdb.LRem(ctx, name+":processing", 0, v)
-		rdb.Del(ctx, key, q.Session())
-		n++
-	}
+	return rediswqbaseline.Work(ctx, rdb, name, time.Second, nil)
 }
 
 // ourWorker leases a batch, and completes it together with leasing the
@@ -64,35 +42,9 @@ func ourWorker(ctx context.Context, rdb *redis.Client, name string, batch int) (
 func drain(b *testing.B, rdb *redis.Client, items, workers int, work func(context.Context, *redis.Client, string) (int, error)) time.Duration {
 	ctx := context.Background()
 	name := fmt.Sprintf("bench-%d", queueSeq.Add(1))
-	s := New(rdb, name).NewSeeder(SeedOptions{})
-	for i := 0; i < items; i++ {
-		s.Add(ctx, []byte("item-"+strconv.Itoa(i)))
-	}
-	if err := s.Close(ctx); err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	total := 0
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n, err := work(ctx, rdb, name)
-			if err != nil {
-				b.Error(err)
-			}
-			mu.Lock()
-			total += n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if total != items {
-		b.Fatalf("processed %d of %d", total, items)
-	}
+	elapsed := rediswqbaseline.Drain(b, New(rdb, name).NewSeeder(SeedOptions{}), items, workers, func() (int, error) {
+		return work(ctx, rdb, name)
+	})
 	New(rdb, name).Delete(ctx)
 	return elapsed
 }

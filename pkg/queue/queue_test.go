@@ -29,12 +29,7 @@ func TestMain(m *testing.M) { redistest.Main(m, &serverAddr) }
 
 func testClient(t testing.TB) *redis.Client {
 	t.Helper()
-	if serverAddr == "" {
-		t.Skip("redis-server not installed")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: serverAddr, PoolSize: 64})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
+	return redistest.Client(t, serverAddr, 64)
 }
 
 var queueSeq atomic.Int64

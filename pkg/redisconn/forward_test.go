@@ -1,7 +1,6 @@
 package redisconn
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -120,24 +119,6 @@ func (k *fakePortForward) requestedPaths() []string {
 	return append([]string(nil), k.paths...)
 }
 
-// syncBuffer is a bytes.Buffer safe for the port-forward goroutine to write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // redisCluster is a namespace with the Service, pod and Secret that 'init'
 // makes, the Service's targetPort named as in the pod.
 func redisCluster(password string) *fake.Clientset {
@@ -152,7 +133,7 @@ func redisCluster(password string) *fake.Clientset {
 func TestConnectThroughPortForward(t *testing.T) {
 	addr := redistest.Start(t, "--requirepass", "s3cret")
 	k, config := startFakePortForward(t, addr)
-	errOut := &syncBuffer{}
+	errOut := &redistest.SyncBuffer{}
 
 	conn, err := Connect(context.Background(), Options{Namespace: ns}, redisCluster("s3cret"), config, errOut)
 	if err != nil {
@@ -237,7 +218,7 @@ func TestConnectThroughPortForwardErrors(t *testing.T) {
 				target = addr
 			}
 			_, config := startFakePortForward(t, target)
-			errOut := &syncBuffer{}
+			errOut := &redistest.SyncBuffer{}
 			_, err := Connect(context.Background(), Options{Namespace: ns}, redisCluster(tc.password), config, errOut)
 			if err == nil || err.Error() != tc.wantErr {
 				t.Fatalf("err = %v\nwant   %s", err, tc.wantErr)
@@ -261,7 +242,7 @@ func TestConnectAPIServerUnreachable(t *testing.T) {
 func TestPortForwardLostAfterConnect(t *testing.T) {
 	addr := redistest.Start(t)
 	k, config := startFakePortForward(t, addr)
-	errOut := &syncBuffer{}
+	errOut := &redistest.SyncBuffer{}
 	conn, err := Connect(context.Background(), Options{Namespace: ns}, redisCluster(""), config, errOut)
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
@@ -270,7 +251,7 @@ func TestPortForwardLostAfterConnect(t *testing.T) {
 
 	k.dropAll()
 	const want = "warning: port-forward to pod jobs/redis-a port 6379 stopped: lost connection to pod\n"
-	waitFor(t, 10*time.Second, func() bool { return errOut.String() != "" })
+	redistest.WaitFor(t, 10*time.Second, "the port-forward's error output", func() bool { return errOut.String() != "" })
 	if got := errOut.String(); got != want {
 		t.Fatalf("errOut = %q, want %q", got, want)
 	}
@@ -278,20 +259,5 @@ func TestPortForwardLostAfterConnect(t *testing.T) {
 	err = conn.Explain(conn.Client.Ping(context.Background()).Err())
 	if err == nil || err.Error() != "port-forward to pod jobs/redis-a port 6379 failed: lost connection to pod" {
 		t.Fatalf("Explain(Ping) = %v", err)
-	}
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(timeout)
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("condition not met within %v", timeout)
-		case <-tick.C:
-		}
 	}
 }

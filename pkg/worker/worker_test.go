@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,12 +24,7 @@ func TestMain(m *testing.M) { redistest.Main(m, &serverAddr) }
 
 func testClient(t testing.TB) *redis.Client {
 	t.Helper()
-	if serverAddr == "" {
-		t.Skip("redis-server not installed")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: serverAddr, PoolSize: 32})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
+	return redistest.Client(t, serverAddr, 32)
 }
 
 var queueSeq atomic.Int64
@@ -60,27 +54,9 @@ func itemNames(n int) []string {
 	return out
 }
 
-// logBuffer collects a worker's log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // opts are quick Options for tests, logging into the returned buffer.
-func opts(o Options) (Options, *logBuffer) {
-	logs := &logBuffer{}
+func opts(o Options) (Options, *redistest.SyncBuffer) {
+	logs := &redistest.SyncBuffer{}
 	o.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.PollInterval == 0 {
 		o.PollInterval = 20 * time.Millisecond
@@ -128,16 +104,10 @@ func stats(t *testing.T, q *queue.Queue) *queue.Stats {
 	return st
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds, or fails the test after 10s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	redistest.WaitFor(t, 10*time.Second, what, cond)
 }
 
 type result struct {

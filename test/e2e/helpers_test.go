@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 // cmdTimeout bounds every command a test runs, unless it says otherwise.
@@ -69,28 +71,10 @@ type proc struct {
 	line   string
 	start  time.Time
 	out    bytes.Buffer
-	err    syncBuffer
+	err    redistest.SyncBuffer
 	done   chan struct{}
 	res    result
 	cancel context.CancelFunc
-}
-
-// syncBuffer may be read while the command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func start(t *testing.T, timeout time.Duration, stdin io.Reader, name string, args ...string) *proc {
