@@ -4,7 +4,11 @@
 // nothing; jobwatch, podlogs and init each act on it in their own way.
 package podstatus
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // Waiting is what the reason of a waiting container says about it.
 type Waiting int
@@ -28,7 +32,13 @@ const (
 )
 
 // ClassifyWaiting says what reason, of a container's waiting state, means.
-func ClassifyWaiting(reason string) Waiting {
+func ClassifyWaiting(reason, message string) Waiting {
+	// Right after a pod starts, the kubelet may not have the Secrets and
+	// ConfigMaps it refers to in its cache yet ("failed to sync secret
+	// cache: timed out waiting for the condition"); it retries by itself.
+	if reason == "CreateContainerConfigError" && strings.Contains(message, "failed to sync") {
+		return Starting
+	}
 	switch reason {
 	case "", "ContainerCreating", "PodInitializing":
 		return Starting

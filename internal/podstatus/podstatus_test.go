@@ -20,7 +20,7 @@ func TestClassifyWaiting(t *testing.T) {
 		"CrashLoopBackOff":           CrashLoop,
 		"RunContainerError":          Other,
 	} {
-		if got := ClassifyWaiting(reason); got != want {
+		if got := ClassifyWaiting(reason, "some message"); got != want {
 			t.Errorf("ClassifyWaiting(%q) = %d, want %d", reason, got, want)
 		}
 	}
@@ -65,5 +65,16 @@ func TestConditions(t *testing.T) {
 		if got != tc.notScheduled || (got && c.Reason != "r") {
 			t.Errorf("%s: NotScheduled = %+v, %v, want %v", tc.name, c, got, tc.notScheduled)
 		}
+	}
+}
+
+// The kubelet's Secret cache lags a pod that starts right after its Secret
+// was created; that error goes away by itself and must not fail a wait.
+func TestSecretCacheNotSyncedYetIsStillStarting(t *testing.T) {
+	if got := ClassifyWaiting("CreateContainerConfigError", "failed to sync secret cache: timed out waiting for the condition"); got != Starting {
+		t.Fatalf("got %d, want Starting", got)
+	}
+	if got := ClassifyWaiting("CreateContainerConfigError", `secret "redis-auth" not found`); got != ConfigError {
+		t.Fatalf("a missing Secret: got %d, want ConfigError", got)
 	}
 }

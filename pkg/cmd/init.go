@@ -643,8 +643,8 @@ func (p podProblem) advice(pod, ns string) string {
 // fatalWaiting says whether a container waiting for reason will not start
 // without someone changing something (the image, the registry credentials,
 // the configuration), or keeps crashing.
-func fatalWaiting(reason string) bool {
-	switch podstatus.ClassifyWaiting(reason) {
+func fatalWaiting(reason, message string) bool {
+	switch podstatus.ClassifyWaiting(reason, message) {
 	case podstatus.ImageError:
 		// ErrImagePull is the first failure; kubelet retries once before backing off.
 		return reason != "ErrImagePull"
@@ -662,10 +662,10 @@ func redisPodProblem(p *corev1.Pod) podProblem {
 	statuses := podstatus.ContainerStatuses(p)
 	for _, s := range statuses {
 		wr := s.State.Waiting
-		if wr == nil || podstatus.ClassifyWaiting(wr.Reason) == podstatus.Starting {
+		if wr == nil || podstatus.ClassifyWaiting(wr.Reason, wr.Message) == podstatus.Starting {
 			continue
 		}
-		pr := podProblem{reason: wr.Reason, message: wr.Message, fatal: fatalWaiting(wr.Reason)}
+		pr := podProblem{reason: wr.Reason, message: wr.Message, fatal: fatalWaiting(wr.Reason, wr.Message)}
 		if t := s.LastTerminationState.Terminated; t != nil && wr.Reason == "CrashLoopBackOff" {
 			pr.crashed = true
 			pr.message = fmt.Sprintf("exited with code %d (%s) %d times", t.ExitCode, t.Reason, s.RestartCount)

@@ -77,7 +77,7 @@ func podProblems(pod *corev1.Pod) []problem {
 		}
 		// Image and configuration errors will not go away by themselves and
 		// are reported at once; a crash loop after the grace period.
-		switch podstatus.ClassifyWaiting(w.Reason) {
+		switch podstatus.ClassifyWaiting(w.Reason, w.Message) {
 		case podstatus.ImageError:
 			out = append(out, problem{container: st.Name, reason: w.Reason, message: w.Message, class: "image"})
 		case podstatus.ConfigError:

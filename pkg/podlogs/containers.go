@@ -116,7 +116,7 @@ func waitingProblem(pod *corev1.Pod, c container) string {
 		if st.Name != c.name || st.State.Waiting == nil {
 			continue
 		}
-		if r := st.State.Waiting.Reason; podstatus.ClassifyWaiting(r) != podstatus.Starting {
+		if r := st.State.Waiting.Reason; podstatus.ClassifyWaiting(r, st.State.Waiting.Message) != podstatus.Starting {
 			return r
 		}
 		return "" // just starting
