@@ -232,3 +232,15 @@ func TestCompleteJobsOffersThePluginsJobsInTheNamespace(t *testing.T) {
 		t.Errorf("second argument completed with %q, want nothing", got)
 	}
 }
+
+// `kubectl workqueue logs <TAB>` and `wait <TAB>` offer the plugin's Jobs.
+func TestLogsAndWaitCompleteJobNames(t *testing.T) {
+	kube := fake.NewClientset(&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wq-job2",
+		Labels: map[string]string{manifest.LabelManagedBy: manifest.ManagedByValue}}})
+	for _, verb := range []string{"logs", "wait"} {
+		r := runKube(t, kube, "__complete", "-n", "ns", verb, "")
+		if !strings.HasPrefix(r.out, "wq-job2\n") {
+			t.Errorf("%s: completion output %q", verb, r.out)
+		}
+	}
+}

@@ -55,8 +55,9 @@ included, each line prefixed with its pod (and container, with several). The
 pods are read concurrently, at most --max-requests at a time; lines are never
 cut or interleaved, and each pod's lines stay in order. Pods whose logs are
 gone are reported on stderr, not skipped in silence.`,
-		Example: logsExample,
-		Args:    nameArg("JOB", true),
+		Example:           logsExample,
+		Args:              nameArg("JOB", true),
+		ValidArgsFunction: completeJobs(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

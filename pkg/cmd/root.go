@@ -43,6 +43,10 @@ logs (logs).`,
 		},
 	}
 	f.addFlags(cmd)
+	// Help, usage and shell completions go through the streams too.
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
 	cmd.AddCommand(
 		NewCmdInit(f, streams),
 		NewCmdSeed(f, streams),

@@ -103,8 +103,9 @@ Waiting ends with the Job's Complete condition (exit 0) or its failure (exit
 1, with the reason and the last log lines of failed pods). Pods that cannot
 run (image pull errors, bad config) fail the wait at once, naming the pod;
 unschedulable or crash-looping ones after --stuck-grace.`,
-		Example: runExample,
-		Args:    nameArg("QUEUE", false),
+		Example:           runExample,
+		Args:              nameArg("QUEUE", false),
+		ValidArgsFunction: completeQueues(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err

@@ -59,7 +59,8 @@ after --stuck-grace. Unlike 'kubectl wait --for=condition=complete', it does
 not sit until the timeout when the Job cannot succeed.`,
 		Example: `  kubectl workqueue wait wq-job2
   kubectl workqueue wait wq-job2 --timeout 30m --logs`,
-		Args: nameArg("JOB", true),
+		Args:              nameArg("JOB", true),
+		ValidArgsFunction: completeJobs(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Job = args[0]
 			ns, err := f.namespace()
