@@ -1,7 +1,7 @@
 # kubectl-workqueue. `make help` lists the targets.
 SHELL := /usr/bin/env bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
-LDFLAGS := -s -w -X github.com/kubectl-workqueue/kubectl-workqueue/pkg/version.Version=$(VERSION)
+LDFLAGS := -s -w -X github.com/kubectl-workqueue/kubectl-workqueue/internal/version.Version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)'
 
 .PHONY: help

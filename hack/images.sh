@@ -7,7 +7,7 @@
 #
 # worker   ghcr.io/kubectl-workqueue/workqueue-worker:$VERSION, the tag that
 #          `kubectl workqueue run -- COMMAND` injects by default
-#          (pkg/version.WorkerImage), from bin/workqueue-worker (make build).
+#          (internal/version.WorkerImage), from bin/workqueue-worker (make build).
 #          Uses build/worker/build-image.sh when the project has it.
 # example  localhost/kubectl-workqueue/rediswq-worker:v1, the Kubernetes docs'
 #          worker (test/e2e/testdata/docs-worker/worker.py with the docs' client

@@ -46,7 +46,7 @@ if [[ -n $bin ]]; then
   install -m 0755 "$bin" "$rootfs/workqueue-worker"
 else
   (cd "$root" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
-    -ldflags "-s -w -X github.com/kubectl-workqueue/kubectl-workqueue/pkg/version.Version=${VERSION:-dev}" \
+    -ldflags "-s -w -X github.com/kubectl-workqueue/kubectl-workqueue/internal/version.Version=${VERSION:-dev}" \
     -o "$rootfs/workqueue-worker" ./cmd/workqueue-worker)
   chmod 0755 "$rootfs/workqueue-worker"
 fi

@@ -11,7 +11,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/cmd"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/cmd"
 )
 
 func main() {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
 )
 

@@ -45,7 +45,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/version"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/cmd"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/cmd"
 )
 
 const binName = "kubectl-workqueue"

@@ -1,7 +1,7 @@
 # The worker image of a release, built by goreleaser (.goreleaser.yaml,
 # dockers_v2) from the workqueue-worker binaries it built: nothing but the
-# static binary at /workqueue-worker (pkg/manifest.WorkerImageBinary), run
-# as the non-root uid 65532 (pkg/manifest.WorkerUID). `make worker-image`
+# static binary at /workqueue-worker (internal/manifest.WorkerImageBinary), run
+# as the non-root uid 65532 (internal/manifest.WorkerUID). `make worker-image`
 # builds the local one.
 FROM scratch
 ARG TARGETPLATFORM

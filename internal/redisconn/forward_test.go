@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
 )
 
 // fakePortForward stands in for the API server and kubelet behind

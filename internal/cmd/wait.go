@@ -17,9 +17,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/jobwatch"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/podlogs"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podlogs"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 

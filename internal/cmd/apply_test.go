@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 )
 
 func testRedisObjects(t *testing.T, o manifest.RedisOptions) *manifest.RedisObjects {

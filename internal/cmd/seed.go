@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/redisconn"
 )
 
 const seedExample = `  # Three items, worked on in this order

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/version"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 )
 
 // NewCmdVersion prints the plugin's version.

@@ -1,6 +1,6 @@
 // Package version holds the build's version, stamped in by the linker:
 //
-//	go build -ldflags "-X github.com/kubectl-workqueue/kubectl-workqueue/pkg/version.Version=v0.1.0"
+//	go build -ldflags "-X github.com/kubectl-workqueue/kubectl-workqueue/internal/version.Version=v0.1.0"
 //
 // A `go install …@v0.1.0` build has no stamp but knows its module version,
 // which is used instead.

@@ -27,7 +27,7 @@ import (
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 )
 
 // unreachableCluster points kubectl's loading rules at a kubeconfig whose API

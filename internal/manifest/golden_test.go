@@ -41,7 +41,7 @@ func assertGolden(t *testing.T, name string, objs ...runtime.Object) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run 'go test ./pkg/manifest -update' to create it)", err)
+		t.Fatalf("%v (run 'go test ./internal/manifest -update' to create it)", err)
 	}
 	if got != string(want) {
 		t.Errorf("%s differs from the generated YAML (if the change is intended, rerun with -update)\n--- want\n%s\n--- got\n%s", path, want, got)

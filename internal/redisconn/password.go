@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 )
 
 // PasswordEnv is the environment variable that holds a Redis password when no

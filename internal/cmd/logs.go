@@ -11,8 +11,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/jobwatch"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/podlogs"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podlogs"
 )
 
 const logsExample = `  # Every line of every pod of the Job, finished pods included

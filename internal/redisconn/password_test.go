@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 )
 
 func secret(name string, data map[string]string) *corev1.Secret {

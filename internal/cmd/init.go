@@ -25,8 +25,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
 )
 
 const initExample = `  # Redis with a generated password and its data in an emptyDir

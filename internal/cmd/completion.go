@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/redisconn"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 )
 
 // NewCmdWorkqueue builds the root command with every subcommand.

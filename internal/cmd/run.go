@@ -21,9 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
-	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/version"
 )
 
 const runExample = `  # The docs' pattern: the image's own program talks to the queue
