@@ -20,11 +20,8 @@ func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	err := cmd.NewCmdWorkqueue(streams).ExecuteContext(ctx)
 	stop()
-	switch {
-	case errors.Is(err, cmd.ErrInterrupted):
-		os.Exit(130) // what a shell reports for Ctrl-C
-	case err != nil:
+	if err != nil && !errors.Is(err, cmd.ErrInterrupted) {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
-		os.Exit(1)
 	}
+	os.Exit(cmd.ExitCode(err))
 }

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,10 +23,6 @@ import (
 )
 
 const defaultStuckGrace = jobwatch.DefaultStuckGrace
-
-// ErrInterrupted is returned when the user stopped waiting with Ctrl-C; the
-// Job goes on.
-var ErrInterrupted = errors.New("interrupted")
 
 // WaitOptions are the options of `kubectl workqueue wait`, and of run's wait.
 type WaitOptions struct {

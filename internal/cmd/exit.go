@@ -1,0 +1,39 @@
+package cmd
+
+import "errors"
+
+// Exit statuses of kubectl-workqueue. Scripts branch on them
+// (`kubectl workqueue run … && next-step`), so each outcome that leaves work
+// undone has its own, and none of them is 0.
+const (
+	ExitOK          = 0
+	ExitError       = 1   // bad input, a failed Job, pods that cannot run, Redis unreachable
+	ExitItemsFailed = 3   // the Job completed, but items ended in the queue's failed list
+	ExitItemsLost   = 4   // the queue lost items: Redis restarted without its data, or items unaccounted for
+	ExitInterrupted = 130 // Ctrl-C: what a shell reports for SIGINT; the Job goes on
+)
+
+var (
+	// ErrInterrupted is returned when the user stopped waiting with Ctrl-C;
+	// the Job goes on.
+	ErrInterrupted = errors.New("interrupted")
+	// ErrItemsFailed is wrapped by errors that report items in the failed list.
+	ErrItemsFailed = errors.New("items failed")
+	// ErrItemsLost is wrapped by errors that report items the queue lost.
+	ErrItemsLost = errors.New("items lost")
+)
+
+// ExitCode is the process' exit status for err, the error a command returned.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, ErrInterrupted):
+		return ExitInterrupted
+	case errors.Is(err, ErrItemsLost):
+		return ExitItemsLost
+	case errors.Is(err, ErrItemsFailed):
+		return ExitItemsFailed
+	}
+	return ExitError
+}

@@ -1,0 +1,26 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("job failed"), 1},
+		{fmt.Errorf("stopped: %w", ErrInterrupted), 130},
+		{fmt.Errorf("wq-x complete: 3 failed: %w", ErrItemsFailed), 3},
+		{fmt.Errorf("Redis lost queue x: %w", ErrItemsLost), 4},
+		// Lost outranks failed: both can be true, and lost is worse.
+		{fmt.Errorf("%w and %w", ErrItemsFailed, ErrItemsLost), 4},
+	} {
+		if got := ExitCode(tc.err); got != tc.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
