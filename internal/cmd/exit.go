@@ -8,7 +8,7 @@ import "errors"
 const (
 	ExitOK          = 0
 	ExitError       = 1   // bad input, a failed Job, pods that cannot run, Redis unreachable
-	ExitItemsFailed = 3   // the Job completed, but items ended in the queue's failed list
+	ExitItemsFailed = 3   // the Job completed, but items are not done: in the queue's failed list, or left in the queue
 	ExitItemsLost   = 4   // the queue lost items: Redis restarted without its data, or items unaccounted for
 	ExitInterrupted = 130 // Ctrl-C: what a shell reports for SIGINT; the Job goes on
 )
@@ -17,7 +17,9 @@ var (
 	// ErrInterrupted is returned when the user stopped waiting with Ctrl-C;
 	// the Job goes on.
 	ErrInterrupted = errors.New("interrupted")
-	// ErrItemsFailed is wrapped by errors that report items in the failed list.
+	// ErrItemsFailed is wrapped by errors that report items in the failed
+	// list, or left in the queue by workers that stopped, once the Job has
+	// completed (settle in outcome.go).
 	ErrItemsFailed = errors.New("items failed")
 	// ErrItemsLost is wrapped by errors that report items the queue lost.
 	ErrItemsLost = errors.New("items lost")

@@ -99,10 +99,13 @@ with the item on stdin, in $WORKQUEUE_ITEM and in place of {}: exit 0
 completes the item, anything else fails it (retried up to --max-attempts,
 then kept in the queue's failed list).
 
-Waiting ends with the Job's Complete condition (exit 0) or its failure (exit
-1, with the reason and the last log lines of failed pods). Pods that cannot
-run (image pull errors, bad config) fail the wait at once, naming the pod;
-unschedulable or crash-looping ones after --stuck-grace.`,
+Waiting ends with the Job's Complete condition or its failure, as 'kubectl
+workqueue wait' does: exit 0 only when every item is done; 3 when the Job
+completed but items failed (listed by 'kubectl workqueue items QUEUE') or
+were left in the queue; 1 when the Job failed (with the reason and the last
+log lines of failed pods). Pods that cannot run (image pull errors, bad
+config) fail the wait at once, naming the pod; unschedulable or crash-looping
+ones after --stuck-grace.`,
 		Example:           runExample,
 		Args:              nameArg("QUEUE", false),
 		ValidArgsFunction: completeQueues(f),

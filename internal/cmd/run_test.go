@@ -87,9 +87,9 @@ func TestRunRefusesAnEmptyQueue(t *testing.T) {
 	}
 }
 
-// completeJobWhenCreated plays the Job controller: it waits (by watching)
-// for the Job to appear and marks it Complete or Failed.
-func finishJobWhenCreated(t *testing.T, kube *fake.Clientset, ns string, cond batchv1.JobConditionType, reason string) {
+// finishJobWhenCreated plays the Job controller: it waits (by watching)
+// for the Job to appear, runs its pods (work), and marks it Complete or Failed.
+func finishJobWhenCreated(t *testing.T, kube *fake.Clientset, ns string, cond batchv1.JobConditionType, reason string, work ...func()) {
 	w, err := kube.BatchV1().Jobs(ns).Watch(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +100,9 @@ func finishJobWhenCreated(t *testing.T, kube *fake.Clientset, ns string, cond ba
 			job, ok := ev.Object.(*batchv1.Job)
 			if !ok || len(job.Status.Conditions) > 0 {
 				continue
+			}
+			for _, w := range work {
+				w()
 			}
 			job = job.DeepCopy()
 			job.Status.Succeeded = 2
@@ -114,7 +117,7 @@ func TestRunAppliesTheJobAndWaitsForComplete(t *testing.T) {
 	url, q := redisURL(t), queueName(t)
 	mustRun(t, "", url, "seed", q, "a", "b", "c")
 	kube := fake.NewClientset()
-	finishJobWhenCreated(t, kube, "ns", batchv1.JobComplete, "CompletionsReached")
+	finishJobWhenCreated(t, kube, "ns", batchv1.JobComplete, "CompletionsReached", func() { workQueue(t, q) })
 	r := runKube(t, kube, url, "-n", "ns", "run", q, "--image", "worker:v1", "--parallelism", "2", "--quiet")
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.errOut)
@@ -132,7 +135,7 @@ func TestRunAppliesTheJobAndWaitsForComplete(t *testing.T) {
 	}
 
 	// Once more: the Job exists and has finished.
-	r = runKube(t, kube, url, "-n", "ns", "run", q, "--image", "worker:v1")
+	r = runKube(t, kube, url, "-n", "ns", "run", q, "--image", "worker:v1", "--allow-empty")
 	if r.err == nil || !strings.Contains(r.err.Error(), "already finished (Complete)") || !strings.Contains(r.err.Error(), "--replace") {
 		t.Fatalf("second run: %v", r.err)
 	}

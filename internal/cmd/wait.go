@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podlogs"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -47,11 +49,18 @@ func NewCmdWait(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Wait for a work-queue Job to complete, with live progress",
 		Long: `Wait for a Job to complete, showing the progress of its queue and pods.
 
-Exits 0 when the Job is Complete, and 1 when it fails (with the reason and
-the last lines of the failed pods' logs) or when its pods cannot run: image
-pull and configuration errors at once, unschedulable or crash-looping pods
-after --stuck-grace. Unlike 'kubectl wait --for=condition=complete', it does
-not sit until the timeout when the Job cannot succeed.`,
+Exit status:
+  0  the Job is Complete and every item of its queue is done
+  3  the Job is Complete, but items are not done: they failed (see them with
+     'kubectl workqueue items QUEUE', put them back with 'kubectl workqueue
+     retry QUEUE --all') or the workers left them in the queue
+  1  the Job failed (with the reason and the last lines of the failed pods'
+     logs), its pods cannot run (image pull and configuration errors at once,
+     unschedulable or crash-looping pods after --stuck-grace), or its queue
+     could not be read
+  130  interrupted (Ctrl-C); the Job goes on
+Unlike 'kubectl wait --for=condition=complete', it does not sit until the
+timeout when the Job cannot succeed.`,
 		Example: `  kubectl workqueue wait wq-job2
   kubectl workqueue wait wq-job2 --timeout 30m --logs`,
 		Args:              nameArg("JOB", true),
@@ -119,7 +128,12 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 
 	prog := newJobProgress(o.ErrOut, o.Job, start, o.Quiet, o.Logs)
 	defer prog.stop()
-	stats, warnings := o.queueStats(waitCtx, job)
+	var reader *queueReader
+	if name := job.Annotations[manifest.AnnotationQueue]; name != "" {
+		reader = &queueReader{f: o.f, streams: o.IOStreams, name: name}
+		defer reader.close()
+	}
+	stats, warnings := o.queueStats(waitCtx, reader)
 
 	for {
 		select {
@@ -141,7 +155,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 				if o.Logs {
 					<-logsDone
 				}
-				return o.done(ctx, ev.Done, prog)
+				return o.done(ctx, ev.Done, prog, reader)
 			}
 		case st := <-stats:
 			prog.queue = st
@@ -180,35 +194,69 @@ func getJob(ctx context.Context, kube kubernetes.Interface, namespace, name stri
 	return job, nil
 }
 
-// queueStats streams the Job's queue statistics every two seconds through
-// one connection, for as long as ctx lasts. Without a reachable queue the
-// progress shows the pods alone, after one warning.
-func (o *WaitOptions) queueStats(ctx context.Context, job *batchv1.Job) (<-chan *queue.Stats, <-chan string) {
+// queueReader reads the Job's queue through one connection, made on first
+// use: every two seconds for the progress while the Job runs, and once more
+// for the final account when it has finished.
+type queueReader struct {
+	f       *factory
+	streams genericiooptions.IOStreams
+	name    string
+
+	mu   sync.Mutex
+	conn *redisconn.Conn
+}
+
+func (r *queueReader) stats(ctx context.Context) (*queue.Stats, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conn == nil {
+		conn, err := r.f.connectRedis(ctx, r.streams)
+		if err != nil {
+			return nil, err
+		}
+		r.conn = conn
+	}
+	st, err := queue.New(r.conn.Client, r.name).Stats(ctx)
+	if err != nil {
+		return nil, explainRedis(r.conn, err)
+	}
+	return st, nil
+}
+
+func (r *queueReader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conn != nil {
+		r.conn.Close()
+		r.conn = nil
+	}
+}
+
+// queueStats streams the Job's queue statistics every two seconds, for as
+// long as ctx lasts. Without a reachable queue the progress shows the pods
+// alone, after one warning.
+func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *queue.Stats, <-chan string) {
 	out := make(chan *queue.Stats, 1)
 	warnings := make(chan string, 1)
-	name := job.Annotations[manifest.AnnotationQueue]
-	if name == "" || o.Quiet {
+	if r == nil || o.Quiet {
 		return out, warnings
 	}
 	go func() {
-		conn, err := o.f.connectRedis(ctx, o.IOStreams)
-		if err != nil {
-			if ctx.Err() == nil {
-				warnings <- "queue progress unavailable: " + err.Error()
-			}
-			return
-		}
-		defer conn.Close()
-		q := queue.New(conn.Client, name)
 		tick := time.NewTicker(2 * time.Second)
 		defer tick.Stop()
+		warned := false
 		for {
-			if st, err := q.Stats(ctx); err == nil {
+			st, err := r.stats(ctx)
+			switch {
+			case err == nil:
 				select {
 				case out <- st:
 				case <-ctx.Done():
 					return
 				}
+			case ctx.Err() == nil && !warned:
+				warnings <- "queue progress unavailable: " + err.Error()
+				warned = true
 			}
 			select {
 			case <-ctx.Done():
@@ -233,21 +281,36 @@ func (o *WaitOptions) stuck(s *jobwatch.Stuck) error {
 		msg, s.Pod, o.namespace, o.Job, o.namespace)
 }
 
-func (o *WaitOptions) done(ctx context.Context, out *jobwatch.Outcome, prog *jobProgress) error {
-	elapsed := time.Since(prog.start).Round(100 * time.Millisecond)
-	if out.Complete {
-		fmt.Fprintf(o.Out, "job.batch/%s complete in %v: %s\n", o.Job, elapsed, prog.summary())
-		if st := prog.queue; st != nil && st.Failed > 0 {
-			fmt.Fprintf(o.ErrOut, "Warning: %d items failed too often and are in the queue's failed list (kubectl workqueue status %s)\n", st.Failed, st.Queue)
+// finalStatsTimeout bounds the last read of the queue once the Job has finished.
+const finalStatsTimeout = 30 * time.Second
+
+// done reports the finished Job: the final account of its queue decides
+// between success and what is missing.
+func (o *WaitOptions) done(ctx context.Context, out *jobwatch.Outcome, prog *jobProgress, reader *queueReader) error {
+	f := finish{
+		Job: o.Job, Namespace: o.namespace, Complete: out.Complete,
+		Elapsed: time.Since(prog.start).Round(100 * time.Millisecond),
+		Pods:    prog.podSummary(),
+	}
+	if reader != nil {
+		f.Queue = reader.name
+		readCtx, cancel := context.WithTimeout(ctx, finalStatsTimeout)
+		f.Stats, f.StatsErr = reader.stats(readCtx)
+		cancel()
+	}
+	if !out.Complete {
+		o.printFailedPodLogs(ctx)
+		f.Reason = out.Reason
+		if out.Message != "" {
+			f.Reason += ": " + out.Message
 		}
-		return nil
 	}
-	o.printFailedPodLogs(ctx)
-	reason := out.Reason
-	if out.Message != "" {
-		reason += ": " + out.Message
+	line, err := settle(f)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("job %q failed after %v: %s (%s)", o.Job, elapsed, reason, prog.summary())
+	fmt.Fprintln(o.Out, line)
+	return nil
 }
 
 // printFailedPodLogs shows the last lines of each failed pod's logs, which
@@ -344,8 +407,12 @@ func (p *jobProgress) refreshQueue(stats <-chan *queue.Stats) {
 	}
 }
 
+func (p *jobProgress) podSummary() string {
+	return fmt.Sprintf("pods: %d active, %d succeeded, %d failed", p.pods.Active, p.pods.Succeeded, p.pods.Failed)
+}
+
 func (p *jobProgress) summary() string {
-	s := fmt.Sprintf("pods: %d active, %d succeeded, %d failed", p.pods.Active, p.pods.Succeeded, p.pods.Failed)
+	s := p.podSummary()
 	st := p.queue
 	if st == nil {
 		return s
