@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -61,4 +63,40 @@ func mustRun(t *testing.T, stdin string, args ...string) result {
 		t.Fatalf("%s: %v\nstderr: %s", strings.Join(args, " "), r.err, r.errOut)
 	}
 	return r
+}
+
+// noCluster points kubectl's loading rules at a kubeconfig that does not exist.
+func noCluster(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
+	t.Setenv("HOME", t.TempDir())
+}
+
+func TestCommandsNameWhatIsMissing(t *testing.T) {
+	noCluster(t)
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"logs"}, "JOB is required: kubectl workqueue logs JOB"},
+		{[]string{"wait", "a", "b"}, "one JOB expected"},
+		{[]string{"status"}, "QUEUE is required"},
+		{[]string{"seed"}, "QUEUE is required"},
+		{[]string{"status", "job2"}, "no Kubernetes cluster configured"},
+	} {
+		r := run(t, "", tc.args...)
+		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.args, r.err, tc.want)
+		}
+	}
+}
+
+func queueName(t *testing.T) string {
+	return strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+}
+
+func redisClient(t *testing.T) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
 }

@@ -32,13 +32,32 @@ func NewCmdDelete(f *factory, streams genericiooptions.IOStreams) *cobra.Command
   kubectl workqueue delete job2 --yes`,
 		Args: nameArg("QUEUE", true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Queue = args[0]
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+// Complete takes the queue from the arguments.
+func (o *DeleteOptions) Complete(args []string) error {
+	o.Queue = args[0]
+	return nil
+}
+
+// Validate checks the queue name.
+func (o *DeleteOptions) Validate() error {
+	if o.Queue == "" {
+		return errors.New("the queue name must not be empty")
+	}
+	return nil
 }
 
 // Run asks, unless --yes, then deletes every key of the queue.

@@ -15,18 +15,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/deploywatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
-	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
 const initExample = `  # Redis with a generated password and its data in an emptyDir
@@ -247,15 +244,18 @@ func (o *InitOptions) wait(ctx context.Context, d *appsv1.Deployment) error {
 		fmt.Fprintf(msg, "Redis is starting; follow it with: kubectl rollout status deployment/%s -n %s\n", o.service, o.namespace)
 		return nil
 	}
-	pod, err := waitRedisReady(ctx, o.kube, o.namespace, d, o.Timeout, func() {
-		fmt.Fprintf(o.ErrOut, "Waiting for deployment/%s in namespace %s to be ready (timeout %s)...\n", o.service, o.namespace, o.Timeout)
+	pod, err := deploywatch.WaitReady(ctx, o.kube, deploywatch.Options{
+		Namespace: o.namespace, Deployment: d, Timeout: o.Timeout,
+		NotReadyYet: func() {
+			fmt.Fprintf(o.ErrOut, "Waiting for deployment/%s in namespace %s to be ready (timeout %s)...\n", o.service, o.namespace, o.Timeout)
+		},
 	})
 	if err != nil && ctx.Err() != nil {
 		fmt.Fprintf(o.ErrOut, "Stopped waiting; Redis keeps starting: kubectl rollout status deployment/%s -n %s\n", o.service, o.namespace)
 		return ErrInterrupted
 	}
 	if err != nil {
-		return err
+		return o.notReady(err)
 	}
 	fmt.Fprintf(msg, "Redis is ready (pod %s). Fill a queue and run workers that drain it:\n", pod)
 	flags := ""
@@ -268,6 +268,22 @@ func (o *InitOptions) wait(ctx context.Context, d *appsv1.Deployment) error {
 	fmt.Fprintf(msg, "  kubectl workqueue seed%s QUEUE ITEM...\n", flags)
 	fmt.Fprintf(msg, "  kubectl workqueue run%s QUEUE --image IMAGE\n", flags)
 	return nil
+}
+
+// notReady words why Redis is not ready, with the command that shows more.
+func (o *InitOptions) notReady(err error) error {
+	var cannot *deploywatch.CannotStartError
+	var timeout *deploywatch.TimeoutError
+	switch {
+	case errors.As(err, &cannot):
+		return fmt.Errorf("Redis cannot start: pod %s: %s\nKubernetes keeps retrying; see: %s",
+			cannot.Pod, cannot.Problem, lookCloser(o.namespace, cannot.Pod, cannot.Problem))
+	case errors.As(err, &timeout) && timeout.Pod != "":
+		return fmt.Errorf("%w\nSee: %s", err, lookCloser(o.namespace, timeout.Pod, timeout.Problem))
+	case errors.As(err, &timeout):
+		return fmt.Errorf("%w\nSee: kubectl describe deployment %s -n %s", err, timeout.Deployment, o.namespace)
+	}
+	return err
 }
 
 // password is the one in the existing Secret, so that running init again
@@ -393,300 +409,4 @@ func newRedisPassword() (string, error) {
 		}
 	}
 	return string(out), nil
-}
-
-// waitRedisReady watches the Deployment until its rollout is complete and one
-// of its pods is ready, and returns that pod's name. It watches the pods too,
-// to fail at once, naming the pod, when one cannot start (bad image, crash
-// loop), and to say what holds Redis up when the timeout is reached.
-// notReadyYet is called once if Redis is not ready at first sight.
-func waitRedisReady(ctx context.Context, kube kubernetes.Interface, ns string, d *appsv1.Deployment, timeout time.Duration, notReadyYet func()) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	w := &redisWaiter{kube: kube, ns: ns, name: d.Name, deploy: d, pods: map[string]*corev1.Pod{}}
-	if d.Spec.Selector == nil {
-		return "", fmt.Errorf("deployment/%s has no selector", d.Name)
-	}
-	w.selector = labels.SelectorFromSet(d.Spec.Selector.MatchLabels)
-
-	var dw, pw watch.Interface
-	defer func() {
-		for _, x := range []watch.Interface{dw, pw} {
-			if x != nil {
-				x.Stop()
-			}
-		}
-	}()
-	told, seenDeploy, reopened := false, false, false
-	for {
-		// A watch without a resourceVersion starts with the current objects,
-		// so (re)opening one loses nothing. The API server ends watches now
-		// and then; reopen them, not too eagerly.
-		if reopened {
-			reopened = false
-			select {
-			case <-ctx.Done():
-				return "", w.timedOut(ctx, timeout)
-			case <-time.After(time.Second):
-			}
-		}
-		var err error
-		if dw == nil {
-			if dw, err = kube.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{
-				FieldSelector: fields.OneTermEqualSelector("metadata.name", d.Name).String(),
-			}); err != nil {
-				return "", w.watchError(ctx, timeout, "deployment/"+d.Name, err)
-			}
-		}
-		if pw == nil {
-			w.pods = map[string]*corev1.Pod{}
-			if pw, err = kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: w.selector.String()}); err != nil {
-				return "", w.watchError(ctx, timeout, "the pods of deployment/"+d.Name, err)
-			}
-		}
-
-		select {
-		case <-ctx.Done():
-			return "", w.timedOut(ctx, timeout)
-		case ev, ok := <-dw.ResultChan():
-			if !ok || ev.Type == watch.Error {
-				dw.Stop()
-				dw, reopened = nil, true
-				continue
-			}
-			dep, isDep := ev.Object.(*appsv1.Deployment)
-			if !isDep || dep.Name != d.Name {
-				continue
-			}
-			if ev.Type == watch.Deleted {
-				return "", fmt.Errorf("deployment/%s in namespace %s was deleted while waiting for it", d.Name, ns)
-			}
-			w.deploy, seenDeploy = dep, true
-		case ev, ok := <-pw.ResultChan():
-			if !ok || ev.Type == watch.Error {
-				pw.Stop()
-				pw, reopened = nil, true
-				continue
-			}
-			pod, isPod := ev.Object.(*corev1.Pod)
-			if !isPod || !w.selector.Matches(labels.Set(pod.Labels)) {
-				continue
-			}
-			if ev.Type == watch.Deleted {
-				delete(w.pods, pod.Name)
-			} else {
-				w.pods[pod.Name] = pod
-			}
-		}
-
-		if err := rolloutFailed(w.deploy); err != nil {
-			return "", err
-		}
-		if rolloutDone(w.deploy) {
-			if pod := w.readyPod(); pod != "" {
-				return pod, nil
-			}
-		}
-		if err := w.cannotStart(); err != nil {
-			return "", err
-		}
-		if !told && seenDeploy && !rolloutDone(w.deploy) && notReadyYet != nil {
-			told = true
-			notReadyYet()
-		}
-	}
-}
-
-type redisWaiter struct {
-	kube     kubernetes.Interface
-	ns, name string
-	selector labels.Selector
-	deploy   *appsv1.Deployment
-	pods     map[string]*corev1.Pod
-}
-
-func (w *redisWaiter) readyPod() string {
-	for _, p := range w.pods {
-		if p.DeletionTimestamp == nil && podstatus.Ready(p) {
-			return p.Name
-		}
-	}
-	return ""
-}
-
-// cannotStart is the error for a pod of the current template that Kubernetes
-// cannot start without someone fixing something; pods of an earlier template,
-// on their way out, do not count.
-func (w *redisWaiter) cannotStart() error {
-	if w.deploy.Generation > w.deploy.Status.ObservedGeneration {
-		return nil
-	}
-	for _, p := range w.pods {
-		if p.DeletionTimestamp != nil || !fromTemplate(p, w.deploy) {
-			continue
-		}
-		if pr := redisPodProblem(p); pr.fatal {
-			return fmt.Errorf("Redis cannot start: pod %s: %s\nKubernetes keeps retrying; see: %s",
-				p.Name, pr, pr.advice(p.Name, w.ns))
-		}
-	}
-	return nil
-}
-
-// timedOut says what keeps Redis from being ready, from a fresh list of its
-// pods (the watch may lag behind).
-func (w *redisWaiter) timedOut(ctx context.Context, timeout time.Duration) error {
-	if err := context.Cause(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("waiting for deployment/%s: %w", w.name, err) // interrupted
-	}
-	head := fmt.Sprintf("timed out after %s waiting for deployment/%s in namespace %s to be ready", timeout, w.name, w.ns)
-	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if list, err := w.kube.CoreV1().Pods(w.ns).List(lctx, metav1.ListOptions{LabelSelector: w.selector.String()}); err == nil {
-		w.pods = map[string]*corev1.Pod{}
-		for i := range list.Items {
-			if p := &list.Items[i]; w.selector.Matches(labels.Set(p.Labels)) {
-				w.pods[p.Name] = p
-			}
-		}
-	}
-	var current, old []*corev1.Pod
-	for _, p := range w.pods {
-		if p.DeletionTimestamp == nil && fromTemplate(p, w.deploy) {
-			current = append(current, p)
-		} else {
-			old = append(old, p)
-		}
-	}
-	for _, pods := range [][]*corev1.Pod{current, old} {
-		for _, p := range pods {
-			if pr := redisPodProblem(p); pr.reason != "" {
-				return fmt.Errorf("%s: pod %s: %s\nSee: %s", head, p.Name, pr, pr.advice(p.Name, w.ns))
-			}
-		}
-	}
-	msg := fmt.Sprintf("%s: no pod of it exists", head)
-	for _, c := range w.deploy.Status.Conditions {
-		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
-			msg += fmt.Sprintf(": %s: %s", c.Reason, c.Message)
-		}
-	}
-	return fmt.Errorf("%s\nSee: kubectl describe deployment %s -n %s", msg, w.name, w.ns)
-}
-
-func (w *redisWaiter) watchError(ctx context.Context, timeout time.Duration, what string, err error) error {
-	if ctx.Err() != nil {
-		return w.timedOut(ctx, timeout)
-	}
-	return fmt.Errorf("watching %s to see Redis become ready: %w", what, err)
-}
-
-// rolloutDone is kubectl rollout status' test: the controller has seen the
-// current spec, every replica is updated and available, no old one is left.
-func rolloutDone(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	s := d.Status
-	return d.Generation <= s.ObservedGeneration &&
-		s.UpdatedReplicas >= want && s.Replicas <= s.UpdatedReplicas && s.AvailableReplicas >= s.UpdatedReplicas
-}
-
-func rolloutFailed(d *appsv1.Deployment) error {
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-			return fmt.Errorf("deployment/%s made no progress: %s\nSee: kubectl describe deployment %s -n %s", d.Name, c.Message, d.Name, d.Namespace)
-		}
-	}
-	return nil
-}
-
-// fromTemplate tells the pods of the Deployment's current template from
-// those of an earlier one by what init sets in them.
-func fromTemplate(p *corev1.Pod, d *appsv1.Deployment) bool {
-	tc, pc := d.Spec.Template.Spec.Containers, p.Spec.Containers
-	if len(tc) != len(pc) {
-		return false
-	}
-	for i := range tc {
-		if tc[i].Image != pc[i].Image || !reflect.DeepEqual(tc[i].Args, pc[i].Args) {
-			return false
-		}
-	}
-	return true
-}
-
-// podProblem is why a pod is not ready.
-type podProblem struct {
-	reason, message string
-	// fatal: the pod will not become ready without someone fixing something.
-	fatal bool
-	// crashed: look at the logs of the previous run.
-	crashed bool
-}
-
-func (p podProblem) String() string {
-	if p.message == "" {
-		return p.reason
-	}
-	return p.reason + ": " + p.message
-}
-
-func (p podProblem) advice(pod, ns string) string {
-	if p.crashed {
-		return fmt.Sprintf("kubectl logs %s -n %s --previous", pod, ns)
-	}
-	return fmt.Sprintf("kubectl describe pod %s -n %s", pod, ns)
-}
-
-// fatalWaiting says whether a container waiting for reason will not start
-// without someone changing something (the image, the registry credentials,
-// the configuration), or keeps crashing.
-func fatalWaiting(reason, message string) bool {
-	switch podstatus.ClassifyWaiting(reason, message) {
-	case podstatus.ImageError:
-		// ErrImagePull is the first failure; kubelet retries once before backing off.
-		return reason != "ErrImagePull"
-	case podstatus.ConfigError, podstatus.CrashLoop:
-		return true
-	}
-	return false
-}
-
-// redisPodProblem says why p is not ready; the zero value if it is.
-func redisPodProblem(p *corev1.Pod) podProblem {
-	if p.DeletionTimestamp != nil {
-		return podProblem{reason: "Terminating"}
-	}
-	statuses := podstatus.ContainerStatuses(p)
-	for _, s := range statuses {
-		wr := s.State.Waiting
-		if wr == nil || podstatus.ClassifyWaiting(wr.Reason, wr.Message) == podstatus.Starting {
-			continue
-		}
-		pr := podProblem{reason: wr.Reason, message: wr.Message, fatal: fatalWaiting(wr.Reason, wr.Message)}
-		if t := s.LastTerminationState.Terminated; t != nil && wr.Reason == "CrashLoopBackOff" {
-			pr.crashed = true
-			pr.message = fmt.Sprintf("exited with code %d (%s) %d times", t.ExitCode, t.Reason, s.RestartCount)
-		}
-		return pr
-	}
-	if c, ok := podstatus.NotScheduled(p); ok {
-		return podProblem{reason: c.Reason, message: c.Message}
-	}
-	for _, s := range statuses {
-		if s.State.Waiting != nil {
-			return podProblem{reason: s.State.Waiting.Reason, message: s.State.Waiting.Message}
-		}
-	}
-	switch {
-	case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
-		return podProblem{reason: string(p.Status.Phase), message: p.Status.Message}
-	case podstatus.Ready(p):
-		return podProblem{}
-	case p.Status.Phase == corev1.PodRunning:
-		return podProblem{reason: "Running", message: "not ready: Redis does not accept connections on its port yet (readiness probe)"}
-	}
-	return podProblem{reason: "Pending", message: p.Status.Message}
 }

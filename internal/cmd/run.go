@@ -14,13 +14,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
@@ -69,7 +68,8 @@ type RunOptions struct {
 	Replace        bool
 	AllowEmpty     bool
 	Wait           bool
-	wait           WaitOptions
+	// waitOptions are the flags of the wait that follows, unless --wait=false.
+	waitOptions WaitOptions
 
 	flagsSet  func(string) bool
 	namespace string
@@ -84,7 +84,7 @@ func NewCmdRun(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 		Parallelism: 1, Restart: "OnFailure", BackoffLimit: 6, Lease: queue.DefaultLease, MaxAttempts: 3,
 		Wait: true, DryRun: "none",
 	}
-	o.wait = WaitOptions{f: f, IOStreams: streams, StuckGrace: defaultStuckGrace}
+	o.waitOptions = WaitOptions{f: f, IOStreams: streams, StuckGrace: defaultStuckGrace}
 	cmd := &cobra.Command{
 		Use:   "run QUEUE --image IMAGE [--parallelism N] [-- COMMAND [ARGS...]]",
 		Short: "Run a Job of workers that drains a queue, and wait for it",
@@ -143,7 +143,7 @@ ones after --stuck-grace.`,
 	fl.BoolVar(&o.Replace, "replace", false, "delete an existing Job of the same name first")
 	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "start even if the queue has no pending items")
 	fl.BoolVar(&o.Wait, "wait", o.Wait, "wait for the Job to finish, showing progress")
-	o.wait.addFlags(cmd)
+	o.waitOptions.addFlags(cmd)
 	o.PrintFlags.AddFlags(cmd)
 	return cmd
 }
@@ -180,6 +180,11 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.Image == "" {
 		return errors.New("--image is required: the image of the worker container")
+	}
+	if o.Wait {
+		if err := o.waitOptions.Validate(); err != nil {
+			return err
+		}
 	}
 	if o.PerItem && o.flagsSet("parallelism") && o.Parallelism < 1 {
 		return fmt.Errorf("--parallelism %d: must be at least 1", o.Parallelism)
@@ -292,7 +297,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.DryRun == "server" || !o.Wait {
 		return nil
 	}
-	w := o.wait
+	w := o.waitOptions
 	w.Job, w.namespace, w.kube = applied.Name, o.namespace, kube
 	return w.Run(ctx)
 }
@@ -330,7 +335,7 @@ func (o *RunOptions) checkExisting(ctx context.Context) error {
 	if o.DryRun == "server" {
 		return nil
 	}
-	return deleteJobAndWait(ctx, o.kube, o.namespace, o.Name)
+	return jobwatch.Delete(ctx, o.kube, o.namespace, o.Name, 2*time.Minute)
 }
 
 func finishedCondition(job *batchv1.Job) string {
@@ -385,42 +390,4 @@ func parseLabels(s string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
-}
-
-// deleteJobAndWait deletes a Job with its pods and returns once it is gone,
-// so that a Job of the same name can be created.
-func deleteJobAndWait(ctx context.Context, kube kubernetes.Interface, namespace, name string) error {
-	jobs := kube.BatchV1().Jobs(namespace)
-	w, err := jobs.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
-	if err != nil {
-		return fmt.Errorf("watching job %q: %w", name, err)
-	}
-	defer w.Stop()
-	fg := metav1.DeletePropagationForeground
-	if err := jobs.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("deleting job %q: %w", name, err)
-	}
-	timeout := time.After(2 * time.Minute)
-	for {
-		select {
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				// The watch ended early; look once more.
-				if _, err := jobs.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-					return nil
-				}
-				return fmt.Errorf("job %q is still being deleted; try again shortly", name)
-			}
-			if ev.Type == watch.Deleted {
-				return nil
-			}
-		case <-timeout:
-			return fmt.Errorf("job %q was not deleted within 2m (finalizers?): check kubectl get job %s -n %s -o yaml", name, name, namespace)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }

@@ -2,10 +2,8 @@ package cmd
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,12 +13,6 @@ import (
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 )
-
-// noCluster points kubectl's loading rules at a kubeconfig that does not exist.
-func noCluster(t *testing.T) {
-	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
-	t.Setenv("HOME", t.TempDir())
-}
 
 func TestRunDryRunClientPrintsTheJobWithNoClusterOrRedis(t *testing.T) {
 	noCluster(t)
@@ -138,120 +130,5 @@ func TestRunAppliesTheJobAndWaitsForComplete(t *testing.T) {
 	r = runKube(t, kube, url, "-n", "ns", "run", q, "--image", "worker:v1", "--allow-empty")
 	if r.err == nil || !strings.Contains(r.err.Error(), "already finished (Complete)") || !strings.Contains(r.err.Error(), "--replace") {
 		t.Fatalf("second run: %v", r.err)
-	}
-}
-
-func TestWaitReportsAFailedJobWithItsReason(t *testing.T) {
-	kube := fake.NewClientset(&batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"},
-		Status: batchv1.JobStatus{Failed: 7, Conditions: []batchv1.JobCondition{{
-			Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}},
-	})
-	r := runKube(t, kube, "-n", "ns", "wait", "wq-x", "--quiet")
-	if r.err == nil || !strings.Contains(r.err.Error(), "BackoffLimitExceeded") || !strings.Contains(r.err.Error(), "7 failed") {
-		t.Fatalf("error %v", r.err)
-	}
-}
-
-func TestWaitFailsFastWhenAPodCannotPullItsImage(t *testing.T) {
-	kube := fake.NewClientset(
-		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}, Status: batchv1.JobStatus{Active: 1}},
-		&corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "wq-x-abcde", Namespace: "ns", Labels: map[string]string{"job-name": "wq-x"}},
-			Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
-				Name: "worker", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "127.0.0.1:5/none:v1"`}}}}},
-		},
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	f := newFactory()
-	f.kube = kube
-	r := runWith(t, ctx, f, "", "-n", "ns", "wait", "wq-x", "--quiet")
-	if r.err == nil || !strings.Contains(r.err.Error(), "wq-x-abcde") || !strings.Contains(r.err.Error(), "ImagePullBackOff") {
-		t.Fatalf("error %v", r.err)
-	}
-}
-
-func TestWaitForAMissingJob(t *testing.T) {
-	r := runKube(t, fake.NewClientset(), "-n", "ns", "wait", "nope")
-	if r.err == nil || r.err.Error() != `job "nope" not found in namespace "ns"` {
-		t.Fatalf("error %v", r.err)
-	}
-}
-
-func TestWaitInterruptedLeavesTheJobAndSaysHowToResume(t *testing.T) {
-	kube := fake.NewClientset(&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}, Status: batchv1.JobStatus{Active: 2}})
-	// The user pressed Ctrl-C: the command's context is cancelled.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	f := newFactory()
-	f.kube = kube
-	r := runWith(t, ctx, f, "", "-n", "ns", "wait", "wq-x", "--quiet")
-	if r.err != ErrInterrupted || !strings.Contains(r.errOut, "kubectl workqueue wait wq-x -n ns") {
-		t.Fatalf("error %v, stderr %q", r.err, r.errOut)
-	}
-	if _, err := kube.BatchV1().Jobs("ns").Get(context.Background(), "wq-x", metav1.GetOptions{}); err != nil {
-		t.Fatal("the Job was touched")
-	}
-}
-
-func TestLogsPrefixesEveryPodsLinesFinishedPodsIncluded(t *testing.T) {
-	pod := func(name string, phase corev1.PodPhase) *corev1.Pod {
-		return &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{"job-name": "wq-x"}},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "worker"}}},
-			Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{
-				Name: "worker", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}}}},
-		}
-	}
-	kube := fake.NewClientset(
-		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}, Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "worker"}}}}}},
-		pod("wq-x-a", corev1.PodSucceeded), pod("wq-x-b", corev1.PodFailed),
-		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "ns", Labels: map[string]string{"job-name": "other"}}},
-	)
-	r := runKube(t, kube, "-n", "ns", "logs", "wq-x")
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	// The fake clientset answers every log request with "fake logs".
-	if r.out != "[wq-x-a] fake logs\n[wq-x-b] fake logs\n" && r.out != "[wq-x-b] fake logs\n[wq-x-a] fake logs\n" {
-		t.Fatalf("stdout %q", r.out)
-	}
-	if r.errOut != "" {
-		t.Fatalf("stderr %q", r.errOut)
-	}
-	// The Job counts a third pod that has been deleted since.
-	job, _ := kube.BatchV1().Jobs("ns").Get(context.Background(), "wq-x", metav1.GetOptions{})
-	job.Status.Succeeded, job.Status.Failed = 2, 1
-	kube.BatchV1().Jobs("ns").UpdateStatus(context.Background(), job, metav1.UpdateOptions{})
-	r = runKube(t, kube, "-n", "ns", "logs", "wq-x")
-	if !strings.Contains(r.errOut, "counts 3 pods but only 2 exist") {
-		t.Fatalf("no word of the deleted pod: stderr %q", r.errOut)
-	}
-	if r := runKube(t, kube, "-n", "ns", "logs", "nope"); r.err == nil || !strings.Contains(r.err.Error(), "not found") {
-		t.Fatalf("missing job: %v", r.err)
-	}
-	if r := runKube(t, kube, "-n", "ns", "logs", "wq-x", "-o", "yaml"); r.err == nil || !strings.Contains(r.err.Error(), "json") {
-		t.Fatalf("-o yaml: %v", r.err)
-	}
-}
-
-func TestCommandsNameWhatIsMissing(t *testing.T) {
-	noCluster(t)
-	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"logs"}, "JOB is required: kubectl workqueue logs JOB"},
-		{[]string{"wait", "a", "b"}, "one JOB expected"},
-		{[]string{"status"}, "QUEUE is required"},
-		{[]string{"seed"}, "QUEUE is required"},
-		{[]string{"status", "job2"}, "no Kubernetes cluster configured"},
-	} {
-		r := run(t, "", tc.args...)
-		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
-			t.Errorf("%v: error %v, want %q", tc.args, r.err, tc.want)
-		}
 	}
 }

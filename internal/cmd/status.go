@@ -45,7 +45,9 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 		Example: statusExample,
 		Args:    nameArg("QUEUE", true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Queue = args[0]
+			if err := o.Complete(args); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -59,8 +61,17 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 	return cmd
 }
 
-// Validate checks the flags.
+// Complete takes the queue from the arguments.
+func (o *StatusOptions) Complete(args []string) error {
+	o.Queue = args[0]
+	return nil
+}
+
+// Validate checks the queue name and the flags.
 func (o *StatusOptions) Validate() error {
+	if o.Queue == "" {
+		return errors.New("the queue name must not be empty")
+	}
 	switch o.Output {
 	case "", "json", "yaml":
 	default:

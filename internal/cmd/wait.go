@@ -20,6 +20,7 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podlogs"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
@@ -66,13 +67,10 @@ timeout when the Job cannot succeed.`,
 		Args:              nameArg("JOB", true),
 		ValidArgsFunction: completeJobs(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Job = args[0]
-			ns, err := f.namespace()
-			if err != nil {
+			if err := o.Complete(args); err != nil {
 				return err
 			}
-			o.namespace = ns
-			if o.kube, err = f.kubeClient(); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -80,6 +78,29 @@ timeout when the Job cannot succeed.`,
 	}
 	o.addFlags(cmd)
 	return cmd
+}
+
+// Complete resolves the Job, the namespace and the client.
+func (o *WaitOptions) Complete(args []string) error {
+	o.Job = args[0]
+	ns, err := o.f.namespace()
+	if err != nil {
+		return err
+	}
+	o.namespace = ns
+	o.kube, err = o.f.kubeClient()
+	return err
+}
+
+// Validate checks the flags; run calls it for its own wait too.
+func (o *WaitOptions) Validate() error {
+	if o.Timeout < 0 {
+		return fmt.Errorf("--timeout %s: must not be negative (0 = no limit)", o.Timeout)
+	}
+	if o.StuckGrace <= 0 {
+		return fmt.Errorf("--stuck-grace %s: must be greater than zero", o.StuckGrace)
+	}
+	return nil
 }
 
 func (o *WaitOptions) addFlags(cmd *cobra.Command) {
@@ -269,16 +290,18 @@ func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *q
 }
 
 func (o *WaitOptions) stuck(s *jobwatch.Stuck) error {
-	what := "pod " + s.Pod
-	if s.Pod == "" {
-		what = "the job controller"
+	// FailedCreate: the Job controller could not make a pod, so there is no
+	// pod to describe; the Job's events say why.
+	what, closer := "the job controller", fmt.Sprintf("kubectl describe job %s -n %s", o.Job, o.namespace)
+	if s.Pod != "" {
+		what, closer = "pod "+s.Pod, lookCloser(o.namespace, s.Pod, podstatus.Problem{Kind: s.Kind, Container: s.Container})
 	}
 	msg := fmt.Sprintf("job %q cannot run: %s: %s", o.Job, what, s.Reason)
 	if s.Message != "" {
 		msg += ": " + s.Message
 	}
-	return fmt.Errorf("%s\n  The Job is left as it is. Look closer: kubectl describe pod %s -n %s\n  Remove it:  kubectl delete job %s -n %s",
-		msg, s.Pod, o.namespace, o.Job, o.namespace)
+	return fmt.Errorf("%s\n  The Job is left as it is. Look closer: %s\n  Remove it:  kubectl delete job %s -n %s",
+		msg, closer, o.Job, o.namespace)
 }
 
 // finalStatsTimeout bounds the last read of the queue once the Job has finished.

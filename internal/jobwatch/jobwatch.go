@@ -24,11 +24,12 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/listwatch"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
 // DefaultStuckGrace is how long a pod may stay unschedulable or crash-looping
 // before it is reported, when Options.StuckGrace is 0.
-const DefaultStuckGrace = time.Minute
+const DefaultStuckGrace = podstatus.DefaultGrace
 
 // Event is one of Progress, Done or Stuck.
 type Event struct {
@@ -60,11 +61,14 @@ type Stuck struct {
 	// Pod is empty for FailedCreate: the Job controller could not create a
 	// pod at all (quota, admission, PodSecurity).
 	Pod, Container string
-	// Reason is one of ErrImagePull, ImagePullBackOff, InvalidImageName,
-	// ErrImageNeverPull, CreateContainerConfigError, CreateContainerError,
-	// Unschedulable, CrashLoopBackOff, FailedCreate.
+	// Reason is FailedCreate, or the reason of a pod's problem that
+	// podstatus calls Fatal (e.g. ImagePullBackOff,
+	// CreateContainerConfigError) or Stuck past the grace period
+	// (Unschedulable, CrashLoopBackOff).
 	Reason  string
 	Message string
+	// Kind is podstatus' kind of the pod's problem; Starting for FailedCreate.
+	Kind podstatus.Kind
 }
 
 // Options says which Job to watch.
@@ -72,7 +76,8 @@ type Options struct {
 	Namespace, Name string
 	// StuckGrace is how long a pod may be Unschedulable or in
 	// CrashLoopBackOff before it is reported; image and configuration
-	// errors are reported at once. 0 means DefaultStuckGrace.
+	// errors are reported at once (podstatus has the rules). 0 means
+	// DefaultStuckGrace.
 	StuckGrace time.Duration
 	// Clock replaces the real clock in tests.
 	Clock clock.Clock
@@ -366,28 +371,28 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 			st = &podState{firstSeen: map[string]time.Time{}, reported: map[string]bool{}}
 			w.states[podKey(pod)] = st
 		}
-		for _, p := range podProblems(pod) {
-			key := p.container + "/" + p.class
+		for _, p := range podstatus.Problems(pod) {
+			key := p.Container + "/" + p.Kind.String()
 			if st.reported[key] {
 				continue
 			}
-			if p.graced {
-				since := p.since
-				if since.IsZero() {
-					if _, ok := st.firstSeen[key]; !ok {
-						st.firstSeen[key] = now
-					}
-					since = st.firstSeen[key]
+			seen, ok := st.firstSeen[key]
+			if !ok {
+				seen = now
+			}
+			due, ok := p.Due(seen, w.o.StuckGrace)
+			if !ok {
+				continue // still starting
+			}
+			st.firstSeen[key] = seen
+			if now.Before(due) {
+				if next.IsZero() || due.Before(next) {
+					next = due
 				}
-				if due := since.Add(w.o.StuckGrace); now.Before(due) {
-					if next.IsZero() || due.Before(next) {
-						next = due
-					}
-					continue
-				}
+				continue
 			}
 			st.reported[key] = true
-			stuck := &Stuck{Pod: pod.Name, Container: p.container, Reason: p.reason, Message: p.message}
+			stuck := &Stuck{Pod: pod.Name, Container: p.Container, Reason: p.Reason, Message: p.Message, Kind: p.Kind}
 			if err := w.send(ctx, Event{Stuck: stuck}); err != nil {
 				return false, err
 			}

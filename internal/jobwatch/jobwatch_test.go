@@ -19,6 +19,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
 const (
@@ -330,7 +332,7 @@ func TestWatchReportsImageAndConfigErrorsAtOnce(t *testing.T) {
 
 	w.createPod(waitingPod("wq-job-a", "ImagePullBackOff", `Back-off pulling image "worker:1"`))
 	got := w.nextStuck()
-	want := Stuck{Pod: "wq-job-a", Container: "worker", Reason: "ImagePullBackOff", Message: `Back-off pulling image "worker:1"`}
+	want := Stuck{Pod: "wq-job-a", Container: "worker", Reason: "ImagePullBackOff", Message: `Back-off pulling image "worker:1"`, Kind: podstatus.ImageError}
 	if *got != want {
 		t.Fatalf("got %+v, want %+v", *got, want)
 	}
@@ -407,7 +409,7 @@ func TestWatchReportsCrashLoopAfterGrace(t *testing.T) {
 	fc.Step(30 * time.Second)
 	got := w.nextStuck()
 	want := Stuck{Pod: "wq-job-a", Container: "worker", Reason: "CrashLoopBackOff",
-		Message: "restarted 3 times, last exit code 1 (Error): cannot reach redis"}
+		Message: "restarted 3 times, last exit code 1 (Error): cannot reach redis", Kind: podstatus.CrashLoop}
 	if *got != want {
 		t.Fatalf("got %+v, want %+v", *got, want)
 	}

@@ -104,22 +104,15 @@ func notStarted(pod *corev1.Pod, name string) string {
 	return fmt.Sprintf("container %s has not started (pod %s)", name, phase)
 }
 
-// waitingProblem is the reason of a waiting container that will not start by
-// itself soon (image or config errors, crash loops); "" when it is just
-// starting. Follow reports these at once instead of only when Done closes.
-func waitingProblem(pod *corev1.Pod, c container) string {
-	statuses := pod.Status.ContainerStatuses
-	if c.init {
-		statuses = pod.Status.InitContainerStatuses
-	}
-	for _, st := range statuses {
-		if st.Name != c.name || st.State.Waiting == nil {
-			continue
+// cannotStart says whether c waits for something that will not go away
+// without someone changing the pod (podstatus: a Fatal problem, such as an
+// image that cannot be pulled). Follow reports these at once instead of only
+// when Done closes.
+func cannotStart(pod *corev1.Pod, c container) bool {
+	for _, p := range podstatus.Problems(pod) {
+		if p.Container == c.name && p.Kind.Fatal() {
+			return true
 		}
-		if r := st.State.Waiting.Reason; podstatus.ClassifyWaiting(r, st.State.Waiting.Message) != podstatus.Starting {
-			return r
-		}
-		return "" // just starting
 	}
-	return ""
+	return false
 }

@@ -147,7 +147,7 @@ func (f *follower) scan(ctx context.Context, pod *corev1.Pod, final bool) {
 			// Already streamed.
 		case final && len(tr.streamed) == 0:
 			f.report(pod.Name, tr, why)
-		case waitingProblem(pod, c) != "":
+		case cannotStart(pod, c):
 			f.report(pod.Name, tr, why)
 		}
 	}

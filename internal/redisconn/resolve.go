@@ -122,39 +122,9 @@ func noReadyPodError(svc *corev1.Service, selector string, pods []corev1.Pod) er
 			states = append(states, fmt.Sprintf("and %d more", len(sorted)-i))
 			break
 		}
-		states = append(states, pod.Name+" "+podState(&pod))
+		states = append(states, pod.Name+" "+podstatus.Summary(&pod))
 	}
 	return fmt.Errorf("no ready pod behind service %q in namespace %q: %s", svc.Name, svc.Namespace, strings.Join(states, ", "))
-}
-
-// podState says briefly why a pod is not usable, e.g. "Pending (ImagePullBackOff)".
-func podState(pod *corev1.Pod) string {
-	if pod.DeletionTimestamp != nil {
-		return "Terminating"
-	}
-	state := string(pod.Status.Phase)
-	if state == "" {
-		state = "Unknown"
-	}
-	reason := pod.Status.Reason
-	for _, cs := range pod.Status.ContainerStatuses {
-		if reason != "" {
-			break
-		}
-		switch {
-		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
-			reason = cs.State.Waiting.Reason
-		case cs.State.Terminated != nil && cs.State.Terminated.Reason != "":
-			reason = cs.State.Terminated.Reason
-		}
-	}
-	if reason == "" && pod.Status.Phase == corev1.PodRunning {
-		reason = "not ready"
-	}
-	if reason != "" {
-		state += " (" + reason + ")"
-	}
-	return state
 }
 
 // targetPort maps a Service port to the port on pod, as kubectl does: a

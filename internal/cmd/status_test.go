@@ -1,0 +1,63 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+)
+
+func TestStatusTableAndJSON(t *testing.T) {
+	url, q := redisURL(t), queueName(t)
+	mustRun(t, "", url, "seed", q, "a", "b", "c", "d")
+	ctx := context.Background()
+	w := queue.New(redisClient(t), q)
+	its, _ := w.Lease(ctx, 2, time.Minute, 0)
+	w.Complete(ctx, its[0])
+
+	r := mustRun(t, "", url, "status", q)
+	lines := strings.Split(strings.TrimSpace(r.out), "\n")
+	if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "QUEUE PENDING PROCESSING DONE FAILED WORKERS" ||
+		strings.Join(strings.Fields(lines[1]), " ") != q+" 2 1 1 0 1" {
+		t.Fatalf("table:\n%s", r.out)
+	}
+
+	r = mustRun(t, "", url, "status", q, "-o", "json")
+	var st map[string]any
+	if err := json.Unmarshal([]byte(r.out), &st); err != nil {
+		t.Fatalf("json: %v\n%s", err, r.out)
+	}
+	for k, want := range map[string]float64{"pending": 2, "processing": 1, "done": 1, "failed": 0, "workers": 1} {
+		if st[k] != want {
+			t.Errorf("%s = %v, want %v", k, st[k], want)
+		}
+	}
+	if st["queue"] != q {
+		t.Errorf("queue = %v", st["queue"])
+	}
+	r = mustRun(t, "", url, "status", q, "-o", "yaml")
+	if !strings.Contains(r.out, "pending: 2\n") {
+		t.Fatalf("yaml:\n%s", r.out)
+	}
+	if r := run(t, "", url, "status", q, "-o", "wide"); r.err == nil || !strings.Contains(r.err.Error(), "json or yaml") {
+		t.Fatalf("-o wide: %v", r.err)
+	}
+}
+
+func TestStatusWarnsAboutAnUnknownQueue(t *testing.T) {
+	url := redisURL(t)
+	r := mustRun(t, "", url, "status", "no-such-queue")
+	if !strings.Contains(r.errOut, "never seeded") {
+		t.Fatalf("stderr %q", r.errOut)
+	}
+}
+
+func TestRedisUnreachableIsOneClearLine(t *testing.T) {
+	r := run(t, "", "--redis-url=redis://127.0.0.1:1", "status", "q")
+	if r.err == nil || !strings.Contains(r.err.Error(), "connection refused") || strings.Contains(r.err.Error(), "\n") {
+		t.Fatalf("error %q", r.err)
+	}
+}

@@ -1,0 +1,121 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func TestWaitReportsAFailedJobWithItsReason(t *testing.T) {
+	kube := fake.NewClientset(&batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"},
+		Status: batchv1.JobStatus{Failed: 7, Conditions: []batchv1.JobCondition{{
+			Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}},
+	})
+	r := runKube(t, kube, "-n", "ns", "wait", "wq-x", "--quiet")
+	if r.err == nil || !strings.Contains(r.err.Error(), "BackoffLimitExceeded") || !strings.Contains(r.err.Error(), "7 failed") {
+		t.Fatalf("error %v", r.err)
+	}
+}
+
+func TestWaitFailsFastWhenAPodCannotPullItsImage(t *testing.T) {
+	kube := fake.NewClientset(
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}, Status: batchv1.JobStatus{Active: 1}},
+		&corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "wq-x-abcde", Namespace: "ns", Labels: map[string]string{"job-name": "wq-x"}},
+			Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+				Name: "worker", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "127.0.0.1:5/none:v1"`}}}}},
+		},
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := newFactory()
+	f.kube = kube
+	r := runWith(t, ctx, f, "", "-n", "ns", "wait", "wq-x", "--quiet")
+	if r.err == nil || !strings.Contains(r.err.Error(), "wq-x-abcde") || !strings.Contains(r.err.Error(), "ImagePullBackOff") {
+		t.Fatalf("error %v", r.err)
+	}
+}
+
+func TestWaitForAMissingJob(t *testing.T) {
+	r := runKube(t, fake.NewClientset(), "-n", "ns", "wait", "nope")
+	if r.err == nil || r.err.Error() != `job "nope" not found in namespace "ns"` {
+		t.Fatalf("error %v", r.err)
+	}
+}
+
+func TestWaitInterruptedLeavesTheJobAndSaysHowToResume(t *testing.T) {
+	kube := fake.NewClientset(&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}, Status: batchv1.JobStatus{Active: 2}})
+	// The user pressed Ctrl-C: the command's context is cancelled.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f := newFactory()
+	f.kube = kube
+	r := runWith(t, ctx, f, "", "-n", "ns", "wait", "wq-x", "--quiet")
+	if r.err != ErrInterrupted || !strings.Contains(r.errOut, "kubectl workqueue wait wq-x -n ns") {
+		t.Fatalf("error %v, stderr %q", r.err, r.errOut)
+	}
+	if _, err := kube.BatchV1().Jobs("ns").Get(context.Background(), "wq-x", metav1.GetOptions{}); err != nil {
+		t.Fatal("the Job was touched")
+	}
+}
+
+// A Job whose pods cannot even be created has no pod to describe: wait
+// points at the Job, whose events say why.
+func TestWaitForAJobWhosePodsCannotBeCreatedPointsAtTheJob(t *testing.T) {
+	kube := fake.NewClientset(
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns", UID: "u1"}},
+		&corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: "wq-x.1", Namespace: "ns"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Job", Name: "wq-x", Namespace: "ns", UID: "u1"},
+			Type:           corev1.EventTypeWarning, Reason: "FailedCreate",
+			Message: `pods "wq-x-abcde" is forbidden: violates PodSecurity "restricted:latest"`,
+		},
+	)
+	r := runKube(t, kube, "-n", "ns", "wait", "wq-x", "--quiet")
+	if r.err == nil || !strings.Contains(r.err.Error(), "the job controller: FailedCreate: pods \"wq-x-abcde\" is forbidden") {
+		t.Fatalf("error %v", r.err)
+	}
+	if !strings.Contains(r.err.Error(), "Look closer: kubectl describe job wq-x -n ns\n") || strings.Contains(r.err.Error(), "describe pod ") {
+		t.Fatalf("error %q, want it to point at kubectl describe job", r.err)
+	}
+}
+
+// A crash-looping worker's reason is in its last run's logs.
+func TestWaitForACrashLoopingPodPointsAtItsPreviousLogs(t *testing.T) {
+	kube := fake.NewClientset(
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}, Status: batchv1.JobStatus{Active: 1}},
+		&corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "wq-x-abcde", Namespace: "ns", Labels: map[string]string{"job-name": "wq-x"}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+				Name: "worker", RestartCount: 4, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}},
+		},
+	)
+	r := runKube(t, kube, "-n", "ns", "wait", "wq-x", "--quiet", "--stuck-grace", "1ms")
+	if r.err == nil || !strings.Contains(r.err.Error(), "pod wq-x-abcde: CrashLoopBackOff: restarted 4 times") ||
+		!strings.Contains(r.err.Error(), "Look closer: kubectl logs wq-x-abcde -c worker -n ns --previous\n") {
+		t.Fatalf("error %v", r.err)
+	}
+}
+
+func TestWaitFlagErrorsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--timeout", "-1s"}, "--timeout -1s: must not be negative"},
+		{[]string{"--stuck-grace", "0s"}, "--stuck-grace 0s: must be greater than zero"},
+	} {
+		kube := fake.NewClientset(&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}})
+		r := runKube(t, kube, append([]string{"-n", "ns", "wait", "wq-x", "--quiet"}, tc.args...)...)
+		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.args, r.err, tc.want)
+		}
+	}
+}
