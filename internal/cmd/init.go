@@ -153,7 +153,7 @@ func (o *InitOptions) Validate() error {
 	}
 	// The generators check the rest (--storage, --storage-class, the names).
 	_, err := manifest.Redis(o.redisOptions("validate"))
-	return err
+	return inFlagTerms(err, redisOptionFlags)
 }
 
 func (o *InitOptions) redisOptions(password string) manifest.RedisOptions {

@@ -186,6 +186,13 @@ func (o *RunOptions) Validate() error {
 			return err
 		}
 	}
+	// The Job counts whole seconds; a negative value would be dropped.
+	if o.ActiveDeadline < 0 || (o.ActiveDeadline > 0 && o.ActiveDeadline < time.Second) {
+		return fmt.Errorf("--active-deadline %s: must be at least 1s (or 0 for no limit)", o.ActiveDeadline)
+	}
+	if o.TTLAfter < 0 {
+		return fmt.Errorf("--ttl-after-finished %s: must not be negative (0 keeps the finished Job)", o.TTLAfter)
+	}
 	if o.PerItem && o.flagsSet("parallelism") && o.Parallelism < 1 {
 		return fmt.Errorf("--parallelism %d: must be at least 1", o.Parallelism)
 	}
@@ -236,7 +243,8 @@ func (o *RunOptions) job(completions int32) (*batchv1.Job, error) {
 		return nil, err
 	}
 	jo.PasswordSecret = o.passwordSecret()
-	return manifest.Job(jo)
+	job, err := manifest.Job(jo)
+	return job, inFlagTerms(err, jobOptionFlags)
 }
 
 // passwordSecret points the workers at Redis' password. The Secret made by

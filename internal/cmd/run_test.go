@@ -59,10 +59,34 @@ func TestRunFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--restart", "Always"}, "--restart"},
 		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--parallelism", "0"}, "--parallelism"},
 		{[]string{"--redis-port", "redis", "run", "q", "--image", "x", "--dry-run=client"}, "--redis-port"},
+		// The generator's errors, in run's flags.
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--active-deadline", "-1h"}, "--active-deadline -1h0m0s: must be at least 1s"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--active-deadline", "500ms"}, "--active-deadline 500ms: must be at least 1s"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--ttl-after-finished", "-5s"}, "--ttl-after-finished -5s: must not be negative"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--backoff-limit", "-1"}, "--backoff-limit -1: must not be negative"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--lease", "10ms"}, "--lease 10ms: must be at least 1s"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--max-attempts", "-1"}, "--max-attempts -1: must not be negative"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--name", "My_Job"}, `--name "My_Job": `},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--service-account", "Bad SA"}, `--service-account "Bad SA": `},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--image-pull-secret", "Not_OK"}, `--image-pull-secret "Not_OK": `},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--labels", "workqueue.kubectl.io/queue=x"}, `--labels "workqueue.kubectl.io/queue": is set by kubectl-workqueue`},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--env", "WORKQUEUE_LEASE=1s"}, `--env "WORKQUEUE_LEASE": is set by kubectl-workqueue; use --lease`},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--env", "WORKQUEUE_REDIS_ADDR=x:1"}, "use --redis-service and --redis-port"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--env", "WORKQUEUE_REDIS_PASSWORD=x"}, "use --redis-password-secret"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--env", "WORKQUEUE_QUEUE=x"}, "use the QUEUE argument"},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--requests", "memory=1Gi", "--limits", "memory=512Mi"}, `--requests "memory=1Gi": must not exceed its limit (512Mi)`},
+		{[]string{"--redis-service", "Redis!", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-service "Redis!": `},
+		{[]string{"--redis-password-secret", "s:a/b", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-password-secret KEY "a/b": `},
 	} {
 		r := run(t, "", tc.args...)
 		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one naming %s", tc.args, r.err, tc.want)
+		}
+		// Flags run does not have.
+		for _, wrong := range []string{"--active-deadline-seconds", "--ttl-seconds-after-finished", "--completions"} {
+			if r.err != nil && strings.Contains(r.err.Error(), wrong) {
+				t.Errorf("%v: error %q names %s, which run does not have", tc.args, r.err, wrong)
+			}
 		}
 	}
 }

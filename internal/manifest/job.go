@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -102,16 +101,16 @@ type JobOptions struct {
 	MaxAttempts int
 }
 
-// reservedEnvFlags maps each worker variable to the flag that sets it, for
+// reservedEnv maps each worker variable to the options that set it, for
 // error messages.
-var reservedEnvFlags = map[string]string{
-	workerenv.Queue:         "the queue argument",
-	workerenv.RedisAddr:     "--redis-service and --redis-port",
-	workerenv.RedisPassword: "--redis-password-secret",
-	workerenv.Lease:         "--lease",
-	workerenv.MaxAttempts:   "--max-attempts",
-	workerenv.MaxItems:      "--per-item",
-	workerenv.Item:          "the worker, per item",
+var reservedEnv = map[string][]string{
+	workerenv.Queue:         {"queue"},
+	workerenv.RedisAddr:     {"redisService", "redisPort"},
+	workerenv.RedisPassword: {"passwordSecret"},
+	workerenv.Lease:         {"lease"},
+	workerenv.MaxAttempts:   {"maxAttempts"},
+	workerenv.MaxItems:      {"perItem"},
+	workerenv.Item:          nil, // the worker, per item
 }
 
 // reservedPodLabels are set by the plugin or the Job controller.
@@ -120,8 +119,8 @@ var reservedPodLabels = []string{
 	batchv1.JobNameLabel, batchv1.ControllerUidLabel, "job-name", "controller-uid",
 }
 
-// Job returns the Job whose pods work through o.Queue. Errors name the flag to
-// fix. o is not modified, and the Job shares no memory with it.
+// Job returns the Job whose pods work through o.Queue. Invalid options are
+// FieldErrors. o is not modified, and the Job shares no memory with it.
 func Job(o JobOptions) (*batchv1.Job, error) {
 	if o.Name == "" {
 		o.Name = JobName(o.Queue)
@@ -244,111 +243,107 @@ func injectWorker(pod *corev1.PodSpec, workerImage string, command []string) {
 }
 
 func (o *JobOptions) validate() error {
-	var errs []error
-	add := func(err error) { errs = append(errs, err) }
-
+	var errs fieldErrors
 	if o.Queue == "" {
-		add(errors.New("a queue name is required"))
+		errs.add("queue", nil, "is required")
 	}
 	if msgs := content.IsDNS1123Subdomain(o.Name); len(msgs) > 0 {
-		add(flagError("--name", o.Name, msgs))
+		errs.invalid("name", o.Name, msgs)
 	} else if len(o.Name) > maxNameLen {
-		add(fmt.Errorf("--name %q: must be no more than %d characters (the Job controller puts it in a label)", o.Name, maxNameLen))
+		errs.add("name", o.Name, fmt.Sprintf("must be no more than %d characters (the Job controller puts it in a label)", maxNameLen))
 	}
-	add(checkNamespace(o.Namespace))
+	errs.namespace(o.Namespace)
 	if strings.TrimSpace(o.Image) == "" {
-		add(errors.New("--image is required"))
+		errs.add("image", nil, "is required")
 	}
 	if len(o.Command) > 0 && o.WorkerImage == "" {
-		add(errors.New("--worker-image is required when a command is given after --"))
+		errs.add("workerImage", nil, "is required with a command")
 	}
 	if o.Parallelism < 1 {
-		add(fmt.Errorf("--parallelism %d: must be at least 1", o.Parallelism))
+		errs.add("parallelism", o.Parallelism, "must be at least 1")
 	}
 	if o.Completions != nil && *o.Completions < 1 {
-		add(fmt.Errorf("--completions %d: must be at least 1", *o.Completions))
+		errs.add("completions", *o.Completions, "must be at least 1")
 	}
 	if o.PerItem && o.Completions == nil {
-		add(errors.New("--per-item needs --completions (one pod per pending item)"))
+		errs.add("completions", nil, "is required with %s (one pod per pending item)", "perItem")
 	}
 	if o.RestartPolicy != corev1.RestartPolicyOnFailure && o.RestartPolicy != corev1.RestartPolicyNever {
-		add(fmt.Errorf("--restart %q: must be OnFailure or Never", o.RestartPolicy))
+		errs.add("restartPolicy", string(o.RestartPolicy), "must be OnFailure or Never")
 	}
 	if o.BackoffLimit != nil && *o.BackoffLimit < 0 {
-		add(fmt.Errorf("--backoff-limit %d: must not be negative", *o.BackoffLimit))
+		errs.add("backoffLimit", *o.BackoffLimit, "must not be negative")
 	}
 	if o.ActiveDeadlineSeconds != nil && *o.ActiveDeadlineSeconds < 1 {
-		add(fmt.Errorf("--active-deadline-seconds %d: must be at least 1", *o.ActiveDeadlineSeconds))
+		errs.add("activeDeadlineSeconds", *o.ActiveDeadlineSeconds, "must be at least 1 second")
 	}
 	if o.TTLSecondsAfterFinished != nil && *o.TTLSecondsAfterFinished < 0 {
-		add(fmt.Errorf("--ttl-seconds-after-finished %d: must not be negative", *o.TTLSecondsAfterFinished))
+		errs.add("ttlSecondsAfterFinished", *o.TTLSecondsAfterFinished, "must not be negative")
 	}
-	add(checkResources(o.Resources))
-	add(checkEnv(o.Env))
+	errs.resources(o.Resources)
+	errs.env(o.Env)
 	if o.ServiceAccount != "" {
-		add(checkDNS1123Subdomain("--service-account", o.ServiceAccount))
+		errs.dns1123Subdomain("serviceAccount", o.ServiceAccount)
 	}
 	for _, s := range o.ImagePullSecrets {
-		add(checkDNS1123Subdomain("--image-pull-secret", s))
+		errs.dns1123Subdomain("imagePullSecrets", s)
 	}
-	add(checkLabels("--labels", o.Labels, reservedPodLabels...))
-	add(checkDNS1123Subdomain("--redis-service", o.RedisService))
+	errs.labels(o.Labels, reservedPodLabels...)
+	errs.dns1123Subdomain("redisService", o.RedisService)
 	if o.RedisPort < 1 || o.RedisPort > 65535 {
-		add(fmt.Errorf("--redis-port %d: must be between 1 and 65535", o.RedisPort))
+		errs.add("redisPort", o.RedisPort, "must be between 1 and 65535")
 	}
 	if s := o.PasswordSecret; s != nil {
-		add(checkDNS1123Subdomain("--redis-password-secret", s.Name))
-		if msgs := validation.IsConfigMapKey(s.Key); len(msgs) > 0 {
-			add(fmt.Errorf("--redis-password-secret: key %q: %s", s.Key, strings.Join(msgs, "; ")))
-		}
+		errs.dns1123Subdomain("passwordSecret.name", s.Name)
+		errs.invalid("passwordSecret.key", s.Key, validation.IsConfigMapKey(s.Key))
 	}
 	if o.Lease < 0 || (o.Lease > 0 && o.Lease < time.Second) {
-		add(fmt.Errorf("--lease %s: must be at least 1s", o.Lease))
+		errs.add("lease", o.Lease, "must be at least 1s")
 	}
 	if o.MaxAttempts < 0 {
-		add(fmt.Errorf("--max-attempts %d: must not be negative", o.MaxAttempts))
+		errs.add("maxAttempts", o.MaxAttempts, "must not be negative")
 	}
-	return errors.Join(errs...)
+	return errs.err()
 }
 
-// checkEnv rejects invalid and duplicate names, and names in the worker's
+// env rejects invalid and duplicate names, and names in the worker's
 // reserved namespace: the Job's queue, Redis address and password must match
-// its label, annotation and Secret, so they are set only through their flags.
-func checkEnv(env []corev1.EnvVar) error {
-	var errs []error
+// its label, annotation and Secret, so they are set only through their options.
+func (errs *fieldErrors) env(env []corev1.EnvVar) {
 	seen := map[string]bool{}
 	for _, e := range env {
 		if msgs := validation.IsEnvVarName(e.Name); len(msgs) > 0 {
-			errs = append(errs, fmt.Errorf("--env %q: %s", e.Name, strings.Join(msgs, "; ")))
+			errs.invalid("env", e.Name, msgs)
 			continue
 		}
 		if strings.HasPrefix(e.Name, EnvPrefix) {
-			if flag, ok := reservedEnvFlags[e.Name]; ok {
-				errs = append(errs, fmt.Errorf("--env %s: set by kubectl-workqueue; use %s", e.Name, flag))
-			} else {
-				errs = append(errs, fmt.Errorf("--env %s: names starting with %s are reserved for the worker", e.Name, EnvPrefix))
+			related, ok := reservedEnv[e.Name]
+			switch {
+			case !ok:
+				errs.add("env", e.Name, "names starting with "+EnvPrefix+" are reserved for the worker")
+			case len(related) == 0:
+				errs.add("env", e.Name, "is set by the worker for each item")
+			default:
+				errs.add("env", e.Name, "is set by kubectl-workqueue; use "+strings.TrimPrefix(strings.Repeat(" and %s", len(related)), " and "), related...)
 			}
 			continue
 		}
 		if seen[e.Name] {
-			errs = append(errs, fmt.Errorf("--env %s: given more than once", e.Name))
+			errs.add("env", e.Name, "is given more than once")
 		}
 		seen[e.Name] = true
 	}
-	return errors.Join(errs...)
 }
 
-// checkResources rejects requests above their limits, which the API server
-// would reject only at apply time.
-func checkResources(r corev1.ResourceRequirements) error {
-	var errs []error
+// resources rejects requests above their limits, which the API server would
+// reject only at apply time.
+func (errs *fieldErrors) resources(r corev1.ResourceRequirements) {
 	for _, name := range sortedResourceNames(r.Requests) {
 		req := r.Requests[name]
 		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
-			errs = append(errs, fmt.Errorf("resources: %s request %s is above its limit %s", name, req.String(), lim.String()))
+			errs.add("resources.requests", string(name)+"="+req.String(), "must not exceed its limit ("+lim.String()+")")
 		}
 	}
-	return errors.Join(errs...)
 }
 
 func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {

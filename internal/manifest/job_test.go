@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -298,27 +299,45 @@ func TestJobSharesNoMemory(t *testing.T) {
 	}
 }
 
+// fieldError returns the FieldError about field in err, failing the test
+// if err holds none.
+func fieldError(t *testing.T, err error, field string) *FieldError {
+	t.Helper()
+	var errs FieldErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error %v (%T), want FieldErrors", err, err)
+	}
+	for _, e := range errs {
+		if e.Field == field {
+			return e
+		}
+	}
+	t.Fatalf("error %q has nothing about %s", err, field)
+	return nil
+}
+
 func TestJobEnvRules(t *testing.T) {
 	for _, tc := range []struct {
 		env  []corev1.EnvVar
 		want string
 	}{
-		{[]corev1.EnvVar{{Name: workerenv.Queue, Value: "other"}}, "--env WORKQUEUE_QUEUE: set by kubectl-workqueue; use the queue argument"},
-		{[]corev1.EnvVar{{Name: workerenv.RedisAddr, Value: "x:1"}}, "--env WORKQUEUE_REDIS_ADDR: set by kubectl-workqueue; use --redis-service"},
-		{[]corev1.EnvVar{{Name: workerenv.RedisPassword, Value: "literal"}}, "--env WORKQUEUE_REDIS_PASSWORD: set by kubectl-workqueue; use --redis-password-secret"},
-		{[]corev1.EnvVar{{Name: workerenv.Lease, Value: "1s"}}, "use --lease"},
-		{[]corev1.EnvVar{{Name: workerenv.MaxAttempts, Value: "1"}}, "use --max-attempts"},
-		{[]corev1.EnvVar{{Name: workerenv.MaxItems, Value: "5"}}, "use --per-item"},
-		{[]corev1.EnvVar{{Name: workerenv.Item, Value: "x"}}, "--env WORKQUEUE_ITEM: set by kubectl-workqueue"},
-		{[]corev1.EnvVar{{Name: "WORKQUEUE_FUTURE", Value: "x"}}, "--env WORKQUEUE_FUTURE: names starting with WORKQUEUE_ are reserved"},
-		{[]corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}, "--env A: given more than once"},
-		{[]corev1.EnvVar{{Name: "1BAD=", Value: "1"}}, `--env "1BAD=": `},
-		{[]corev1.EnvVar{{Name: "", Value: "1"}}, `--env "": `},
+		{[]corev1.EnvVar{{Name: workerenv.Queue, Value: "other"}}, `env "WORKQUEUE_QUEUE": is set by kubectl-workqueue; use queue`},
+		{[]corev1.EnvVar{{Name: workerenv.RedisAddr, Value: "x:1"}}, `env "WORKQUEUE_REDIS_ADDR": is set by kubectl-workqueue; use redisService and redisPort`},
+		{[]corev1.EnvVar{{Name: workerenv.RedisPassword, Value: "literal"}}, `env "WORKQUEUE_REDIS_PASSWORD": is set by kubectl-workqueue; use passwordSecret`},
+		{[]corev1.EnvVar{{Name: workerenv.Lease, Value: "1s"}}, "use lease"},
+		{[]corev1.EnvVar{{Name: workerenv.MaxAttempts, Value: "1"}}, "use maxAttempts"},
+		{[]corev1.EnvVar{{Name: workerenv.MaxItems, Value: "5"}}, "use perItem"},
+		{[]corev1.EnvVar{{Name: workerenv.Item, Value: "x"}}, `env "WORKQUEUE_ITEM": is set by the worker for each item`},
+		{[]corev1.EnvVar{{Name: "WORKQUEUE_FUTURE", Value: "x"}}, `env "WORKQUEUE_FUTURE": names starting with WORKQUEUE_ are reserved`},
+		{[]corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}, `env "A": is given more than once`},
+		{[]corev1.EnvVar{{Name: "1BAD=", Value: "1"}}, `env "1BAD=": `},
+		{[]corev1.EnvVar{{Name: "", Value: "1"}}, `env "": `},
 	} {
 		o := docsJob()
 		o.Env = tc.env
-		if _, err := Job(o); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("env %+v: error = %v, want it to contain %q", tc.env, err, tc.want)
+		_, err := Job(o)
+		if e := fieldError(t, err, "env"); !strings.Contains(e.Error(), tc.want) {
+			t.Errorf("env %+v: error = %v, want it to contain %q", tc.env, e, tc.want)
 		}
 	}
 	o := docsJob()
@@ -328,54 +347,57 @@ func TestJobEnvRules(t *testing.T) {
 	}
 }
 
+// The generators know no flags: each error names the option it is about,
+// and In words it as the caller's flags.
 func TestJobValidation(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		mutate func(*JobOptions)
+		field  string
 		want   string
 	}{
-		{"no queue", func(o *JobOptions) { o.Queue = ""; o.Name = "x" }, "a queue name is required"},
-		{"no image", func(o *JobOptions) { o.Image = "" }, "--image is required"},
-		{"blank image", func(o *JobOptions) { o.Image = "  " }, "--image is required"},
-		{"bad name", func(o *JobOptions) { o.Name = "My_Job" }, `--name "My_Job": `},
-		{"long name", func(o *JobOptions) { o.Name = strings.Repeat("a", 64) }, "must be no more than 63 characters"},
-		{"bad namespace", func(o *JobOptions) { o.Namespace = "a.b" }, `--namespace "a.b": `},
-		{"parallelism 0", func(o *JobOptions) { o.Parallelism = 0 }, "--parallelism 0: must be at least 1"},
-		{"parallelism -1", func(o *JobOptions) { o.Parallelism = -1 }, "--parallelism -1: must be at least 1"},
-		{"completions 0", func(o *JobOptions) { o.Completions = ptr.To[int32](0) }, "--completions 0: must be at least 1"},
-		{"per-item without completions", func(o *JobOptions) { o.PerItem = true }, "--per-item needs --completions"},
-		{"restart Always", func(o *JobOptions) { o.RestartPolicy = corev1.RestartPolicyAlways }, `--restart "Always": must be OnFailure or Never`},
-		{"backoff", func(o *JobOptions) { o.BackoffLimit = ptr.To[int32](-1) }, "--backoff-limit -1"},
-		{"deadline", func(o *JobOptions) { o.ActiveDeadlineSeconds = ptr.To[int64](0) }, "--active-deadline-seconds 0"},
-		{"ttl", func(o *JobOptions) { o.TTLSecondsAfterFinished = ptr.To[int32](-5) }, "--ttl-seconds-after-finished -5"},
-		{"command without worker image", func(o *JobOptions) { o.Command = []string{"true"} }, "--worker-image is required when a command is given"},
-		{"service account", func(o *JobOptions) { o.ServiceAccount = "Bad SA" }, `--service-account "Bad SA": `},
-		{"pull secret", func(o *JobOptions) { o.ImagePullSecrets = []string{"ok", "Not_OK"} }, `--image-pull-secret "Not_OK": `},
-		{"reserved label", func(o *JobOptions) { o.Labels = map[string]string{LabelQueue: "x"} }, `--labels: label "workqueue.kubectl.io/queue" is set by kubectl-workqueue`},
-		{"job-name label", func(o *JobOptions) { o.Labels = map[string]string{"batch.kubernetes.io/job-name": "x"} }, `label "batch.kubernetes.io/job-name" is set`},
-		{"bad label", func(o *JobOptions) { o.Labels = map[string]string{"k": "a b"} }, `--labels: label k="a b"`},
-		{"redis service", func(o *JobOptions) { o.RedisService = "Redis!" }, `--redis-service "Redis!": `},
-		{"redis port", func(o *JobOptions) { o.RedisPort = 70000 }, "--redis-port 70000: must be between 1 and 65535"},
-		{"secret name", func(o *JobOptions) { o.PasswordSecret = &corev1.SecretKeySelector{Key: "password"} }, `--redis-password-secret "": `},
+		{"no queue", func(o *JobOptions) { o.Queue = ""; o.Name = "x" }, "queue", "queue is required"},
+		{"no image", func(o *JobOptions) { o.Image = "" }, "image", "image is required"},
+		{"blank image", func(o *JobOptions) { o.Image = "  " }, "image", "image is required"},
+		{"bad name", func(o *JobOptions) { o.Name = "My_Job" }, "name", `name "My_Job": `},
+		{"long name", func(o *JobOptions) { o.Name = strings.Repeat("a", 64) }, "name", "must be no more than 63 characters"},
+		{"bad namespace", func(o *JobOptions) { o.Namespace = "a.b" }, "namespace", `namespace "a.b": `},
+		{"parallelism 0", func(o *JobOptions) { o.Parallelism = 0 }, "parallelism", "parallelism 0: must be at least 1"},
+		{"parallelism -1", func(o *JobOptions) { o.Parallelism = -1 }, "parallelism", "parallelism -1: must be at least 1"},
+		{"completions 0", func(o *JobOptions) { o.Completions = ptr.To[int32](0) }, "completions", "completions 0: must be at least 1"},
+		{"per-item without completions", func(o *JobOptions) { o.PerItem = true }, "completions", "completions is required with perItem"},
+		{"restart Always", func(o *JobOptions) { o.RestartPolicy = corev1.RestartPolicyAlways }, "restartPolicy", `restartPolicy "Always": must be OnFailure or Never`},
+		{"backoff", func(o *JobOptions) { o.BackoffLimit = ptr.To[int32](-1) }, "backoffLimit", "backoffLimit -1: must not be negative"},
+		{"deadline", func(o *JobOptions) { o.ActiveDeadlineSeconds = ptr.To[int64](0) }, "activeDeadlineSeconds", "activeDeadlineSeconds 0: must be at least 1 second"},
+		{"ttl", func(o *JobOptions) { o.TTLSecondsAfterFinished = ptr.To[int32](-5) }, "ttlSecondsAfterFinished", "ttlSecondsAfterFinished -5: must not be negative"},
+		{"command without worker image", func(o *JobOptions) { o.Command = []string{"true"} }, "workerImage", "workerImage is required with a command"},
+		{"service account", func(o *JobOptions) { o.ServiceAccount = "Bad SA" }, "serviceAccount", `serviceAccount "Bad SA": `},
+		{"pull secret", func(o *JobOptions) { o.ImagePullSecrets = []string{"ok", "Not_OK"} }, "imagePullSecrets", `imagePullSecrets "Not_OK": `},
+		{"reserved label", func(o *JobOptions) { o.Labels = map[string]string{LabelQueue: "x"} }, "labels", `labels "workqueue.kubectl.io/queue": is set by kubectl-workqueue`},
+		{"job-name label", func(o *JobOptions) { o.Labels = map[string]string{"batch.kubernetes.io/job-name": "x"} }, "labels", `"batch.kubernetes.io/job-name": is set`},
+		{"bad label", func(o *JobOptions) { o.Labels = map[string]string{"k": "a b"} }, "labels", `labels "k=a b": invalid label value`},
+		{"redis service", func(o *JobOptions) { o.RedisService = "Redis!" }, "redisService", `redisService "Redis!": `},
+		{"redis port", func(o *JobOptions) { o.RedisPort = 70000 }, "redisPort", "redisPort 70000: must be between 1 and 65535"},
+		{"secret name", func(o *JobOptions) { o.PasswordSecret = &corev1.SecretKeySelector{Key: "password"} }, "passwordSecret.name", `passwordSecret.name "": `},
 		{"secret key", func(o *JobOptions) {
 			o.PasswordSecret = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "a/b"}
-		}, `--redis-password-secret: key "a/b"`},
-		{"lease", func(o *JobOptions) { o.Lease = 500 * time.Millisecond }, "--lease 500ms: must be at least 1s"},
-		{"negative lease", func(o *JobOptions) { o.Lease = -time.Second }, "--lease -1s"},
-		{"max attempts", func(o *JobOptions) { o.MaxAttempts = -1 }, "--max-attempts -1"},
+		}, "passwordSecret.key", `passwordSecret.key "a/b": `},
+		{"lease", func(o *JobOptions) { o.Lease = 500 * time.Millisecond }, "lease", "lease 500ms: must be at least 1s"},
+		{"negative lease", func(o *JobOptions) { o.Lease = -time.Second }, "lease", "lease -1s"},
+		{"max attempts", func(o *JobOptions) { o.MaxAttempts = -1 }, "maxAttempts", "maxAttempts -1"},
 		{"request above limit", func(o *JobOptions) {
 			o.Resources = corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
 			}
-		}, "resources: memory request 1Gi is above its limit 512Mi"},
+		}, "resources.requests", `resources.requests "memory=1Gi": must not exceed its limit (512Mi)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := docsJob()
 			tc.mutate(&o)
 			j, err := Job(o)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			if e := fieldError(t, err, tc.field); !strings.Contains(e.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", e, tc.want)
 			}
 			if j != nil {
 				t.Error("a Job returned with an error")
@@ -386,12 +408,23 @@ func TestJobValidation(t *testing.T) {
 
 func TestJobValidationReportsAllErrors(t *testing.T) {
 	_, err := Job(JobOptions{Queue: "q"})
-	if err == nil {
-		t.Fatal("no error")
+	fieldError(t, err, "image")
+	fieldError(t, err, "parallelism")
+}
+
+func TestFieldErrorsInTheCallersTerms(t *testing.T) {
+	o := docsJob()
+	o.Parallelism = 0
+	o.Env = []corev1.EnvVar{{Name: workerenv.Lease, Value: "1s"}}
+	_, err := Job(o)
+	var errs FieldErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error %v", err)
 	}
-	for _, want := range []string{"--image is required", "--parallelism 0"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
+	flags := map[string]string{"parallelism": "--parallelism", "env": "--env", "lease": "--lease"}
+	got := errs.In(func(field string) string { return flags[field] })
+	want := "--parallelism 0: must be at least 1\n--env \"WORKQUEUE_LEASE\": is set by kubectl-workqueue; use --lease"
+	if got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"errors"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -86,7 +85,7 @@ func RedisDataClaimName(name string) string { return name + "-data" }
 
 // Redis returns the objects of a single-replica Redis with append-only
 // persistence, whose pod passes the "restricted" Pod Security Standard.
-// Errors name the flag to fix.
+// Invalid options are FieldErrors.
 func Redis(o RedisOptions) (*RedisObjects, error) {
 	if o.Name == "" {
 		o.Name = DefaultRedisName
@@ -232,32 +231,29 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 // validate checks o (with defaults applied) and returns the parsed storage size
 // (nil for emptyDir).
 func (o *RedisOptions) validate() (*resource.Quantity, error) {
-	var errs []error
-	errs = append(errs, checkNamespace(o.Namespace))
-	errs = append(errs, checkDNS1035Label("--redis-service", o.Name))
+	var errs fieldErrors
+	errs.namespace(o.Namespace)
+	errs.dns1035Label("name", o.Name)
 	var size *resource.Quantity
 	if o.Storage != "" {
 		q, err := resource.ParseQuantity(o.Storage)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("--storage %q: must be a size such as 1Gi: %v", o.Storage, err))
+			errs.add("storage", o.Storage, "must be a size such as 1Gi: "+err.Error())
 		case q.Sign() <= 0:
-			errs = append(errs, fmt.Errorf("--storage %q: must be greater than zero", o.Storage))
+			errs.add("storage", o.Storage, "must be greater than zero")
 		default:
 			size = &q
 		}
 	}
 	if o.StorageClass != "" {
 		if o.Storage == "" {
-			errs = append(errs, errors.New("--storage-class needs --storage (without it Redis keeps its data in an emptyDir)"))
+			errs.add("storageClass", nil, "needs %s (without it Redis keeps its data in an emptyDir)", "storage")
 		}
-		errs = append(errs, checkDNS1123Subdomain("--storage-class", o.StorageClass))
+		errs.dns1123Subdomain("storageClass", o.StorageClass)
 	}
-	errs = append(errs, checkLabels("--labels", o.Labels, LabelManagedBy, LabelName, LabelInstance))
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return size, nil
+	errs.labels(o.Labels, LabelManagedBy, LabelName, LabelInstance)
+	return size, errs.err()
 }
 
 // restrictedContainerContext is what the "restricted" Pod Security Standard

@@ -198,27 +198,28 @@ func TestRedisStorageClass(t *testing.T) {
 
 func TestRedisValidation(t *testing.T) {
 	for _, tc := range []struct {
-		o    RedisOptions
-		want string
+		o     RedisOptions
+		field string
+		want  string
 	}{
-		{RedisOptions{Name: "Foo"}, `--redis-service "Foo": `},
-		{RedisOptions{Name: "1redis"}, `--redis-service "1redis": `},
-		{RedisOptions{Name: "re.dis"}, `--redis-service "re.dis": `},
-		{RedisOptions{Name: strings.Repeat("r", 64)}, `--redis-service "rrrr`},
-		{RedisOptions{Namespace: "Work"}, `--namespace "Work": `},
-		{RedisOptions{Storage: "lots"}, `--storage "lots": must be a size`},
-		{RedisOptions{Storage: "0"}, `--storage "0": must be greater than zero`},
-		{RedisOptions{Storage: "-1Gi"}, `--storage "-1Gi": must be greater than zero`},
-		{RedisOptions{StorageClass: "fast"}, `--storage-class needs --storage`},
-		{RedisOptions{Storage: "1Gi", StorageClass: "Fast_SSD"}, `--storage-class "Fast_SSD": `},
-		{RedisOptions{Labels: map[string]string{LabelInstance: "x"}}, `--labels: label "app.kubernetes.io/instance" is set by kubectl-workqueue`},
-		{RedisOptions{Labels: map[string]string{LabelManagedBy: "me"}}, `--labels: label "app.kubernetes.io/managed-by" is set by kubectl-workqueue`},
-		{RedisOptions{Labels: map[string]string{"bad key": "x"}}, `--labels: label key "bad key"`},
-		{RedisOptions{Labels: map[string]string{"k": "bad value"}}, `--labels: label k="bad value"`},
+		{RedisOptions{Name: "Foo"}, "name", `name "Foo": `},
+		{RedisOptions{Name: "1redis"}, "name", `name "1redis": `},
+		{RedisOptions{Name: "re.dis"}, "name", `name "re.dis": `},
+		{RedisOptions{Name: strings.Repeat("r", 64)}, "name", `name "rrrr`},
+		{RedisOptions{Namespace: "Work"}, "namespace", `namespace "Work": `},
+		{RedisOptions{Storage: "lots"}, "storage", `storage "lots": must be a size`},
+		{RedisOptions{Storage: "0"}, "storage", `storage "0": must be greater than zero`},
+		{RedisOptions{Storage: "-1Gi"}, "storage", `storage "-1Gi": must be greater than zero`},
+		{RedisOptions{StorageClass: "fast"}, "storageClass", `storageClass needs storage`},
+		{RedisOptions{Storage: "1Gi", StorageClass: "Fast_SSD"}, "storageClass", `storageClass "Fast_SSD": `},
+		{RedisOptions{Labels: map[string]string{LabelInstance: "x"}}, "labels", `labels "app.kubernetes.io/instance": is set by kubectl-workqueue`},
+		{RedisOptions{Labels: map[string]string{LabelManagedBy: "me"}}, "labels", `labels "app.kubernetes.io/managed-by": is set by kubectl-workqueue`},
+		{RedisOptions{Labels: map[string]string{"bad key": "x"}}, "labels", `labels "bad key": invalid label key`},
+		{RedisOptions{Labels: map[string]string{"k": "bad value"}}, "labels", `labels "k=bad value": invalid label value`},
 	} {
 		r, err := Redis(tc.o)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Redis(%+v) error = %v, want it to contain %q", tc.o, err, tc.want)
+		if e := fieldError(t, err, tc.field); !strings.Contains(e.Error(), tc.want) {
+			t.Errorf("Redis(%+v) error = %v, want it to contain %q", tc.o, e, tc.want)
 		}
 		if r != nil {
 			t.Errorf("Redis(%+v) returned objects with an error", tc.o)

@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+)
+
+// jobOptionFlags names what sets each option of manifest.JobOptions in run.
+var jobOptionFlags = map[string]string{
+	"queue":                   "the QUEUE argument",
+	"name":                    "--name",
+	"namespace":               "--namespace",
+	"image":                   "--image",
+	"workerImage":             "--worker-image",
+	"parallelism":             "--parallelism",
+	"perItem":                 "--per-item",
+	"completions":             "the Job's completions (one per pending item with --per-item)",
+	"restartPolicy":           "--restart",
+	"backoffLimit":            "--backoff-limit",
+	"activeDeadlineSeconds":   "--active-deadline",
+	"ttlSecondsAfterFinished": "--ttl-after-finished",
+	"resources.requests":      "--requests",
+	"env":                     "--env",
+	"serviceAccount":          "--service-account",
+	"imagePullSecrets":        "--image-pull-secret",
+	"labels":                  "--labels",
+	"redisService":            "--redis-service",
+	"redisPort":               "--redis-port",
+	"passwordSecret":          "--redis-password-secret",
+	"passwordSecret.name":     "--redis-password-secret NAME",
+	"passwordSecret.key":      "--redis-password-secret KEY",
+	"lease":                   "--lease",
+	"maxAttempts":             "--max-attempts",
+}
+
+// redisOptionFlags names what sets each option of manifest.RedisOptions in init.
+var redisOptionFlags = map[string]string{
+	"namespace":    "--namespace",
+	"name":         "--redis-service",
+	"image":        "--image",
+	"storage":      "--storage",
+	"storageClass": "--storage-class",
+}
+
+// inFlagTerms words the generators' FieldErrors with the flags that set the
+// options, as names maps them ("passwordSecret.key" is named by
+// "passwordSecret" unless mapped itself); other errors pass through.
+func inFlagTerms(err error, names map[string]string) error {
+	var errs manifest.FieldErrors
+	if !errors.As(err, &errs) {
+		return err
+	}
+	return errors.New(errs.In(func(field string) string {
+		for f := field; f != ""; {
+			if name, ok := names[f]; ok {
+				return name
+			}
+			i := strings.LastIndexByte(f, '.')
+			if i < 0 {
+				break
+			}
+			f = f[:i]
+		}
+		return field
+	}))
+}
