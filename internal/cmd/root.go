@@ -83,6 +83,8 @@ type factory struct {
 
 	// kube, when set (tests), is used instead of a clientset from configFlags.
 	kube kubernetes.Interface
+	// connect, when set (tests), reaches Redis instead of the --redis-* flags.
+	connect func(ctx context.Context, streams genericiooptions.IOStreams) (*redisconn.Conn, error)
 }
 
 func newFactory() *factory {
@@ -135,6 +137,9 @@ func (f *factory) kubeClient() (kubernetes.Interface, error) {
 // connectRedis reaches the queue's Redis as the --redis-* flags say: directly
 // with --redis-url, else through a port-forward to the Service.
 func (f *factory) connectRedis(ctx context.Context, streams genericiooptions.IOStreams) (*redisconn.Conn, error) {
+	if f.connect != nil {
+		return f.connect(ctx, streams)
+	}
 	o := redisconn.Options{
 		URL:            f.redis.url,
 		Service:        f.redis.service,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,15 @@ const seedExample = `  # Three items, worked on in this order
   # Items that contain newlines, NUL-separated
   find data -type f -print0 | kubectl workqueue seed job2 -0 -f -`
 
+// seedIdleFlush is how long seed waits for more input before it pushes a
+// partial batch, so that items from a slow pipe reach the queue soon after
+// they were written. A variable for the tests.
+var seedIdleFlush = 500 * time.Millisecond
+
+// seedFinishTimeout bounds pushing what was read once the input is done or
+// Ctrl-C stopped reading it.
+const seedFinishTimeout = 30 * time.Second
+
 // SeedOptions are the options of `kubectl workqueue seed`.
 type SeedOptions struct {
 	f *factory
@@ -37,6 +47,7 @@ type SeedOptions struct {
 	Unique    bool
 	Force     bool
 	BatchSize int
+	Skip      int64
 
 	// progress is where the live progress line goes; nil when not a terminal.
 	progress io.Writer
@@ -51,7 +62,12 @@ func NewCmdSeed(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 		Long: `Push work items onto a queue, in batches, through a port-forward to the Redis
 Service (or directly with --redis-url). Workers take the items in the order
 given. Each batch is pushed entirely or not at all; if the connection breaks,
-seed says exactly how many items were pushed.
+seed says exactly how many items were pushed. Input that pauses for half a
+second is pushed as far as it was read.
+
+Ctrl-C stops reading, pushes the items read so far and says how many there
+are; seed exits with status 130. To continue a run that stopped, run the
+same command with --skip and the count it printed.
 
 A queue that has run empty after being worked on is refused: its workers may
 be exiting and would leave new items behind. Pass --force to seed it anyway.`,
@@ -70,9 +86,10 @@ be exiting and would leave new items behind. Pass --force to seed it anyway.`,
 	}
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "read items from FILE, one per line ('-' for stdin)")
 	cmd.Flags().BoolVarP(&o.Null, "null", "0", false, "items in the input end with NUL instead of newline, so they may contain newlines")
-	cmd.Flags().BoolVar(&o.Unique, "unique", false, "skip items that repeat earlier ones")
+	cmd.Flags().BoolVar(&o.Unique, "unique", false, "skip items that repeat earlier ones (keeps every item in memory)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "seed a queue even if it has drained and its workers may be exiting")
-	cmd.Flags().IntVar(&o.BatchSize, "batch-size", o.BatchSize, "items per atomic push")
+	cmd.Flags().IntVar(&o.BatchSize, "batch-size", o.BatchSize, "items per atomic push (a batch also ends at 256 KiB)")
+	cmd.Flags().Int64Var(&o.Skip, "skip", 0, "do not push the first N items that the input would push: continues a run that stopped after N")
 	return cmd
 }
 
@@ -102,12 +119,15 @@ func (o *SeedOptions) Validate() error {
 	if o.BatchSize < 1 || o.BatchSize > 100000 {
 		return fmt.Errorf("--batch-size %d: must be between 1 and 100000", o.BatchSize)
 	}
+	if o.Skip < 0 {
+		return fmt.Errorf("--skip %d: must not be negative", o.Skip)
+	}
 	return nil
 }
 
 // Run pushes the items.
 func (o *SeedOptions) Run(ctx context.Context) error {
-	next, closeInput, err := o.input()
+	in, nul, closeInput, err := o.input()
 	if err != nil {
 		return err
 	}
@@ -120,51 +140,162 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 	defer conn.Close()
 	q := queue.New(conn.Client, o.Queue)
 
-	dups := newDedup(o.Unique)
-	s := q.NewSeeder(queue.SeedOptions{BatchSize: o.BatchSize, Force: o.Force})
-	prog := newProgressLine(o.progress, "seeding "+o.Queue)
-	var skipped int64
-	for {
-		item, err := next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			s.Close(ctx)
-			prog.done()
-			return fmt.Errorf("reading items (%d pushed before the error): %w", s.Pushed(), err)
-		}
-		if dups.seen(item) && o.Unique {
-			skipped++
-			continue
-		}
-		if err := s.Add(ctx, item); err != nil {
-			prog.done()
-			return o.settle(ctx, s, conn, err)
-		}
-		prog.update(s.Pushed())
+	ir := newItemReader(in, nul)
+	defer ir.close()
+	// Once the input is read, or Ctrl-C stopped reading it, what was read
+	// is pushed whatever happens to ctx.
+	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), seedFinishTimeout)
+	defer cancel()
+	r := &seedRun{
+		s:      q.NewSeeder(queue.SeedOptions{BatchSize: o.BatchSize, Force: o.Force}),
+		ir:     ir,
+		dups:   newDedup(o.Unique),
+		unique: o.Unique,
+		skip:   o.Skip,
+		ctx:    ctx,
+		finish: finish,
+		prog:   newProgressLine(o.progress, "seeding "+o.Queue),
 	}
-	if err := s.Close(ctx); err != nil {
-		prog.done()
-		return o.settle(ctx, s, conn, err)
+	readErr := r.run(ctx)
+	err = r.s.Close(finish)
+	r.prog.done()
+	pushed := r.s.Pushed()
+	if err != nil {
+		return o.settle(finish, r.s, conn, err)
 	}
-	prog.done()
-	if w := dups.warning(); w != "" {
-		fmt.Fprintln(o.ErrOut, w)
+	if readErr != nil {
+		return fmt.Errorf("%w (%d items pushed before it%s)", readErr, pushed, o.continueHint(pushed))
 	}
-	if s.Pushed() == 0 {
-		return errors.New("no items in the input: nothing was seeded")
-	}
-	st, err := q.Stats(ctx)
+	st, err := q.Stats(finish)
 	if err != nil {
 		return explainRedis(conn, err)
 	}
-	msg := fmt.Sprintf("seeded %d items into queue %q (%d pending)", s.Pushed(), o.Queue, st.Pending)
-	if skipped > 0 {
-		msg += fmt.Sprintf(", skipped %d duplicates", skipped)
+	if r.interrupted {
+		fmt.Fprintf(o.ErrOut, "Interrupted: seeded %d items into queue %q (%d pending) before the end of the input.\n", pushed, o.Queue, st.Pending)
+		if o.Skip+pushed > 0 {
+			fmt.Fprintf(o.ErrOut, "To seed the rest, run the same command with --skip %d.\n", o.Skip+pushed)
+		}
+		return ErrInterrupted
+	}
+	if w := r.dups.warning(); w != "" {
+		fmt.Fprintln(o.ErrOut, w)
+	}
+	if pushed == 0 {
+		switch {
+		case r.skip > 0:
+			return fmt.Errorf("--skip %d: the input has only %d items to push: nothing was seeded", o.Skip, o.Skip-r.skip)
+		case o.Skip > 0:
+			fmt.Fprintf(o.Out, "nothing left to seed: --skip %d skipped all the items of the input\n", o.Skip)
+			return nil
+		}
+		return errors.New("no items in the input: nothing was seeded")
+	}
+	msg := fmt.Sprintf("seeded %d items into queue %q (%d pending)", pushed, o.Queue, st.Pending)
+	if o.Skip > 0 {
+		msg += fmt.Sprintf(", after skipping %d", o.Skip)
+	}
+	if r.skippedDups > 0 {
+		msg += fmt.Sprintf(", skipped %d duplicates", r.skippedDups)
 	}
 	fmt.Fprintln(o.Out, msg)
 	return nil
+}
+
+// continueHint tells how to continue a run that stopped after pushed items.
+func (o *SeedOptions) continueHint(pushed int64) string {
+	if o.Skip+pushed == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; to seed the rest, run the same command with --skip %d", o.Skip+pushed)
+}
+
+// seedRun feeds the items of the input to the Seeder.
+type seedRun struct {
+	s           *queue.Seeder
+	ir          *itemReader
+	dups        *dedup
+	unique      bool
+	skip        int64 // what is left of --skip
+	skippedDups int64
+	prog        *progressLine
+
+	// ctx bounds waiting for the Seeder: the command's until Ctrl-C, then
+	// finish.
+	ctx         context.Context
+	finish      context.Context
+	interrupted bool
+}
+
+// run reads the input to its end, or until ctx ends; from then on it takes
+// only what the reader has handed over already. It returns why reading
+// failed, or the Seeder's error.
+func (r *seedRun) run(ctx context.Context) error {
+	idle := time.NewTimer(seedIdleFlush)
+	idle.Stop()
+	defer idle.Stop()
+	for {
+		var chunk []byte
+		var ok bool
+		if r.interrupted {
+			select {
+			case chunk, ok = <-r.ir.chunks:
+			default:
+				return nil
+			}
+		} else {
+			select {
+			case chunk, ok = <-r.ir.chunks:
+			case <-idle.C:
+				if err := r.s.Flush(r.ctx); err != nil && !r.interrupt(err) {
+					return err
+				}
+				continue
+			case <-ctx.Done():
+				r.interrupt(ctx.Err())
+				continue
+			}
+		}
+		if !ok {
+			return r.ir.err
+		}
+		if err := r.take(chunk); err != nil {
+			return err
+		}
+		r.prog.update(r.s.Pushed())
+		idle.Reset(seedIdleFlush)
+	}
+}
+
+func (r *seedRun) take(chunk []byte) error {
+	defer r.ir.release(chunk)
+	return r.ir.each(chunk, func(item []byte) error {
+		if r.dups.seen(item) && r.unique {
+			r.skippedDups++
+			return nil
+		}
+		if r.skip > 0 {
+			r.skip--
+			return nil
+		}
+		if err := r.s.Add(r.ctx, item); err != nil && !r.interrupt(err) {
+			return err
+		}
+		return nil
+	})
+}
+
+// interrupt reports whether err is Ctrl-C ending the command's context; if
+// so, reading stops and the Seeder gets what was read under finish.
+func (r *seedRun) interrupt(err error) bool {
+	if r.ctx.Err() == nil || !errors.Is(err, r.ctx.Err()) {
+		return false
+	}
+	if !r.interrupted {
+		r.interrupted = true
+		r.ctx = r.finish
+		r.ir.close()
+	}
+	return true
 }
 
 // settle makes a broken-off seeding say exactly how many items were pushed.
@@ -178,7 +309,11 @@ func (o *SeedOptions) settle(ctx context.Context, s *queue.Seeder, conn *redisco
 			again.Close()
 		}
 	}
-	return explainRedis(conn, err)
+	err = explainRedis(conn, err)
+	if errors.As(err, &se) && se.Uncertain == 0 {
+		err = fmt.Errorf("%w%s", err, o.continueHint(se.Pushed))
+	}
+	return err
 }
 
 // explainRedis words connection-level failures for the user; the queue's own
@@ -195,30 +330,20 @@ func explainRedis(conn *redisconn.Conn, err error) error {
 	return conn.Explain(err)
 }
 
-// input yields the items from the arguments or the file.
-func (o *SeedOptions) input() (next func() ([]byte, error), closeInput func(), err error) {
-	if o.Filename == "" {
-		i := 0
-		return func() ([]byte, error) {
-			for i < len(o.Items) {
-				i++
-				if o.Items[i-1] != "" {
-					return []byte(o.Items[i-1]), nil
-				}
-			}
-			return nil, io.EOF
-		}, func() {}, nil
+// input is where the items come from: the file, stdin, or the arguments
+// (NUL-separated, as arguments cannot hold NUL).
+func (o *SeedOptions) input() (r io.Reader, nul bool, closeInput func(), err error) {
+	switch o.Filename {
+	case "":
+		return strings.NewReader(strings.Join(o.Items, "\x00")), true, func() {}, nil
+	case "-":
+		return o.In, o.Null, func() {}, nil
 	}
-	var r io.Reader = o.In
-	closeInput = func() {}
-	if o.Filename != "-" {
-		file, err := os.Open(o.Filename)
-		if err != nil {
-			return nil, nil, fmt.Errorf("-f: %w", err)
-		}
-		r, closeInput = file, func() { file.Close() }
+	file, err := os.Open(o.Filename)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("-f: %w", err)
 	}
-	return newItemReader(r, o.Null).next, closeInput, nil
+	return file, o.Null, func() { file.Close() }, nil
 }
 
 // progressLine redraws one line with a count and a rate, at most every

@@ -1,93 +1,160 @@
 package cmd
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"strings"
+	"sync"
 )
 
-// itemReader splits input into items: lines (a trailing "\r" dropped, empty
-// lines skipped) or, with nul, NUL-terminated records that may hold newlines.
-// Items are bytes and need not be UTF-8.
+// chunkSize is how much input one read asks for.
+const chunkSize = 256 << 10
+
+// itemReader reads the input on a goroutine of its own and hands it over in
+// chunks of whole items, so that seed can push a partial batch when the input
+// pauses and push what was read when it is interrupted, while a read waits.
+// Items are lines (a trailing "\r" dropped, empty lines skipped) or, with
+// nul, NUL-terminated records that may hold newlines; they are bytes and need
+// not be UTF-8.
 type itemReader struct {
-	r     *bufio.Reader
-	delim byte
-	crlf  bool
-	arena []byte
+	chunks chan []byte // closed at the end of the input; then err says why
+	free   chan []byte
+	stop   chan struct{}
+	once   sync.Once
+	err    error
+	delim  byte
+	crlf   bool
 }
 
 func newItemReader(r io.Reader, nul bool) *itemReader {
-	ir := &itemReader{r: bufio.NewReaderSize(r, 1<<20), delim: '\n', crlf: true}
+	ir := &itemReader{
+		chunks: make(chan []byte, 4),
+		free:   make(chan []byte, 6),
+		stop:   make(chan struct{}),
+		delim:  '\n',
+		crlf:   true,
+	}
 	if nul {
 		ir.delim, ir.crlf = 0, false
 	}
+	go ir.read(r)
 	return ir
 }
 
-// next returns the next item, or io.EOF. The item stays valid after later
-// calls: items are carved out of large shared buffers rather than allocated
-// one by one, which matters at a million items.
-func (ir *itemReader) next() ([]byte, error) {
+// read sends the input in chunks that end with a delimiter; the last one
+// may lack it. An item longer than a chunk makes its chunk grow.
+func (ir *itemReader) read(r io.Reader) {
+	defer close(ir.chunks)
+	buf := make([]byte, 0, chunkSize)
 	for {
-		line, err := ir.r.ReadSlice(ir.delim)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// An item longer than the buffer: collect it whole.
-			long := append([]byte(nil), line...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				line, err = ir.r.ReadSlice(ir.delim)
-				long = append(long, line...)
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		last := bytes.LastIndexByte(buf[len(buf):len(buf)+n], ir.delim)
+		if last >= 0 {
+			last += len(buf)
+		}
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			last = len(buf) - 1 // the last item needs no delimiter
+		}
+		if last >= 0 {
+			next := ir.buffer()
+			next = append(next, buf[last+1:]...)
+			if !ir.send(buf[:last+1]) {
+				return
 			}
-			line = long
+			buf = next
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
+		if err == io.EOF {
+			return
 		}
-		if len(line) == 0 && errors.Is(err, io.EOF) {
-			return nil, io.EOF
+		if err != nil {
+			ir.err = fmt.Errorf("reading items: %w", err)
+			return
 		}
-		line = bytes.TrimSuffix(line, []byte{ir.delim})
-		if ir.crlf {
-			line = bytes.TrimSuffix(line, []byte{'\r'})
+	}
+}
+
+func (ir *itemReader) send(chunk []byte) bool {
+	if len(chunk) == 0 {
+		return true
+	}
+	select {
+	case ir.chunks <- chunk:
+		return true
+	case <-ir.stop:
+		return false
+	}
+}
+
+func (ir *itemReader) buffer() []byte {
+	select {
+	case b := <-ir.free:
+		return b[:0]
+	default:
+		return make([]byte, 0, chunkSize)
+	}
+}
+
+// release takes back a chunk whose items are no longer needed.
+func (ir *itemReader) release(chunk []byte) {
+	if cap(chunk) != chunkSize {
+		return // grown for a long item: let it go
+	}
+	select {
+	case ir.free <- chunk:
+	default:
+	}
+}
+
+// close stops reading; a read that waits for input is left to end with the
+// process.
+func (ir *itemReader) close() { ir.once.Do(func() { close(ir.stop) }) }
+
+// each calls fn with every item of chunk, in order; the item is valid until
+// the chunk is released.
+func (ir *itemReader) each(chunk []byte, fn func(item []byte) error) error {
+	for len(chunk) > 0 {
+		item := chunk
+		if i := bytes.IndexByte(chunk, ir.delim); i >= 0 {
+			item, chunk = chunk[:i], chunk[i+1:]
+		} else {
+			chunk = nil
 		}
-		if len(line) == 0 {
-			if errors.Is(err, io.EOF) {
-				return nil, io.EOF
-			}
+		if ir.crlf && len(item) > 0 && item[len(item)-1] == '\r' {
+			item = item[:len(item)-1]
+		}
+		if len(item) == 0 {
 			continue
 		}
-		return ir.keep(line), nil
+		if err := fn(item); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-func (ir *itemReader) keep(b []byte) []byte {
-	if len(b) > cap(ir.arena)-len(ir.arena) {
-		ir.arena = make([]byte, 0, max(1<<20, len(b)))
-	}
-	start := len(ir.arena)
-	ir.arena = append(ir.arena, b...)
-	return ir.arena[start:len(ir.arena):len(ir.arena)]
-}
-
-// dedup notices repeated items. Without unique it only counts them, in 8
-// bytes an item (a collision costs at most a wrong count in a warning); with
-// unique it keeps every item so that none is dropped by mistake.
+// dedup notices repeated items. Without unique it only counts them, in a
+// table of 64-bit hashes of at most maxHashSlots (a collision costs at most a
+// wrong count in a warning); with unique it keeps every item so that none is
+// dropped by mistake.
 type dedup struct {
 	unique bool
 	seed   maphash.Seed
-	hashes map[uint64]struct{}
+	hashes hashSet
 	exact  map[string]struct{}
 	dups   int64
+	items  int64
 }
 
 func newDedup(unique bool) *dedup {
 	d := &dedup{unique: unique, seed: maphash.MakeSeed()}
 	if unique {
 		d.exact = map[string]struct{}{}
-	} else {
-		d.hashes = map[uint64]struct{}{}
 	}
 	return d
 }
@@ -101,21 +168,91 @@ func (d *dedup) seen(item []byte) bool {
 			d.exact[string(item)] = struct{}{}
 		}
 	} else {
-		h := maphash.Bytes(d.seed, item)
-		_, dup = d.hashes[h]
-		if !dup {
-			d.hashes[h] = struct{}{}
-		}
+		dup = d.hashes.add(maphash.Bytes(d.seed, item))
 	}
 	if dup {
 		d.dups++
 	}
+	d.items++
 	return dup
 }
 
 func (d *dedup) warning() string {
-	if d.dups == 0 || d.unique {
+	if d.unique {
 		return ""
 	}
-	return fmt.Sprintf("Warning: %d duplicate items: the queue protocol assumes unique items (duplicates share one lease); pass --unique to skip them", d.dups)
+	var w []string
+	if d.dups > 0 {
+		w = append(w, fmt.Sprintf("Warning: %d duplicate items: the queue protocol assumes unique items (duplicates share one lease); pass --unique to skip them", d.dups))
+	}
+	if d.hashes.full {
+		w = append(w, fmt.Sprintf("Warning: duplicates were looked for only among the first %d of the %d items; --unique looks through all of them (keeping every item in memory)", d.hashes.checked, d.items))
+	}
+	return strings.Join(w, "\n")
+}
+
+// maxHashSlots bounds the duplicate check's memory (8 bytes a slot) for
+// inputs of many millions of items.
+const maxHashSlots = 1 << 23
+
+// hashSet is a set of 64-bit hashes: open addressing with linear probing,
+// a fraction of the memory of a Go map and about one cache miss a lookup,
+// which is most of what seeding a large file costs the CPU. Once it would
+// grow past maxHashSlots it is full: it still finds what it holds, and
+// counts in checked how many additions it saw before.
+type hashSet struct {
+	slots   []uint64
+	n       int64
+	full    bool
+	checked int64
+}
+
+// add adds x and reports whether it was there already.
+func (h *hashSet) add(x uint64) bool {
+	if x == 0 {
+		x = 1 // 0 marks an empty slot
+	}
+	if h.slots == nil {
+		h.slots = make([]uint64, 1<<16)
+	}
+	if !h.full {
+		h.checked++
+	}
+	mask := uint64(len(h.slots) - 1)
+	for i := x & mask; ; i = (i + 1) & mask {
+		switch h.slots[i] {
+		case x:
+			return true
+		case 0:
+			if h.full {
+				return false
+			}
+			h.slots[i] = x
+			h.n++
+			if h.n*4 >= int64(len(h.slots))*3 {
+				h.grow()
+			}
+			return false
+		}
+	}
+}
+
+func (h *hashSet) grow() {
+	if len(h.slots) >= maxHashSlots {
+		h.full = true
+		return
+	}
+	old := h.slots
+	h.slots = make([]uint64, 2*len(old))
+	mask := uint64(len(h.slots) - 1)
+	for _, x := range old {
+		if x == 0 {
+			continue
+		}
+		i := x & mask
+		for h.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		h.slots[i] = x
+	}
 }

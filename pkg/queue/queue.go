@@ -40,6 +40,8 @@ import (
 var (
 	//go:embed lua/seed.lua
 	seedLua string
+	//go:embed lua/seed_stop.lua
+	seedStopLua string
 	//go:embed lua/lease.lua
 	leaseLua string
 	//go:embed lua/complete.lua
@@ -62,6 +64,7 @@ var (
 	completeItemsLua string
 
 	seedScript     = redis.NewScript(seedLua)
+	seedStopScript = redis.NewScript(seedStopLua)
 	leaseScript    = newScript(leaseItemsLua, leaseLua)
 	completeScript = newScript(completeItemsLua, completeLua)
 	failScript     = redis.NewScript(failLua)

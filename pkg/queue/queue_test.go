@@ -81,25 +81,6 @@ func mustStats(t *testing.T, q *Queue) *Stats {
 	return s
 }
 
-func TestSeedIsFIFOForDocsWorkers(t *testing.T) {
-	rdb := testClient(t)
-	q := newQueue(t, rdb)
-	want := items(20) // several batches of 7
-	seed(t, q, want...)
-	// A docs worker: BRPOPLPUSH from the right end.
-	var got []string
-	for range want {
-		v, err := rdb.BRPopLPush(context.Background(), q.Name(), q.processingKey(), time.Second).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, v)
-	}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("docs worker took %v, want %v", got, want)
-	}
-}
-
 func TestLeaseTakesABatchAtomicallyWithLeaseKeys(t *testing.T) {
 	ctx := context.Background()
 	rdb := testClient(t)
@@ -432,30 +413,6 @@ func TestCompleteAfterLosingTheLeaseLeavesTheItemToItsNewOwner(t *testing.T) {
 	}
 }
 
-func TestSeedRefusesADrainedQueueUnlessForced(t *testing.T) {
-	ctx := context.Background()
-	rdb := testClient(t)
-	q := newQueue(t, rdb)
-	seed(t, q, "a") // a new queue seeds fine
-	its, _ := q.Lease(ctx, 1, time.Minute, 0)
-	q.Complete(ctx, its...)
-
-	s := q.NewSeeder(SeedOptions{})
-	s.Add(ctx, []byte("b"))
-	err := s.Close(ctx)
-	if !errors.Is(err, ErrDrained) || !strings.Contains(err.Error(), "--force") {
-		t.Fatalf("seeding a drained queue: %v", err)
-	}
-	if n := rdb.LLen(ctx, q.Name()).Val(); n != 0 {
-		t.Fatalf("refused seed left %d items", n)
-	}
-	s = q.NewSeeder(SeedOptions{Force: true})
-	s.Add(ctx, []byte("b"))
-	if err := s.Close(ctx); err != nil || s.Pushed() != 1 {
-		t.Fatalf("forced seed: %v, pushed %d", err, s.Pushed())
-	}
-}
-
 func TestSeedAndStatsRejectAKeyOfTheWrongType(t *testing.T) {
 	ctx := context.Background()
 	rdb := testClient(t)
@@ -468,66 +425,6 @@ func TestSeedAndStatsRejectAKeyOfTheWrongType(t *testing.T) {
 	s.Add(ctx, []byte("a"))
 	if err := s.Close(ctx); !errors.Is(err, ErrWrongType) {
 		t.Fatalf("seed: %v", err)
-	}
-}
-
-// cutConn drops the connection once it has written limit bytes, the way a
-// broken port-forward does, in the middle of a pipeline.
-type cutConn struct {
-	net.Conn
-	left *atomic.Int64
-}
-
-func (c cutConn) Write(p []byte) (int, error) {
-	if c.left.Add(-int64(len(p))) < 0 {
-		c.Conn.Close()
-		return 0, errors.New("connection cut by test")
-	}
-	return c.Conn.Write(p)
-}
-
-func TestSeedBrokenOffReportsExactlyWhatWasPushed(t *testing.T) {
-	ctx := context.Background()
-	testClient(t)
-	var left atomic.Int64
-	left.Store(3 << 20) // cut after about 3 MiB of a ~25 MiB run
-	var dials atomic.Int64
-	rdb := redis.NewClient(&redis.Options{
-		Addr: serverAddr,
-		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := net.Dial(network, addr)
-			if err != nil || dials.Add(1) > 1 {
-				return c, err // only the first connection breaks
-			}
-			return cutConn{Conn: c, left: &left}, nil
-		},
-		MaxRetries: -1,
-	})
-	defer rdb.Close()
-	q := newQueue(t, rdb)
-	s := q.NewSeeder(SeedOptions{})
-	var err error
-	for _, it := range items(1_000_000) {
-		if err = s.Add(ctx, []byte(it)); err != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = s.Close(ctx)
-	}
-	var se *SeedError
-	if !errors.As(err, &se) {
-		t.Fatalf("want a SeedError, got %v", err)
-	}
-	n, lerr := rdb.LLen(ctx, q.Name()).Result()
-	if lerr != nil {
-		t.Fatal(lerr)
-	}
-	if se.Pushed == 0 || se.Pushed != n || n%1000 != 0 || se.Uncertain != 0 {
-		t.Fatalf("reported %d pushed (%d uncertain), queue holds %d", se.Pushed, se.Uncertain, n)
-	}
-	if !strings.Contains(err.Error(), fmt.Sprint(n)) {
-		t.Fatalf("message does not give the count: %v", err)
 	}
 }
 
@@ -648,47 +545,5 @@ func TestLeaveStopsCountingTheWorkerAtOnce(t *testing.T) {
 	}
 	if st := mustStats(t, q); st.Workers != 0 {
 		t.Fatalf("workers %d after Leave, want 0", st.Workers)
-	}
-}
-
-// When the broken connection's client cannot be used any more (a killed
-// connection also ends its port-forward), Settle asks through a new one.
-func TestSeedBrokenOffIsSettledThroughANewConnection(t *testing.T) {
-	ctx := context.Background()
-	testClient(t)
-	var left atomic.Int64
-	left.Store(3 << 20)
-	var dials atomic.Int64
-	broken := redis.NewClient(&redis.Options{
-		Addr: serverAddr,
-		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if dials.Add(1) > 1 {
-				return nil, errors.New("port-forward gone")
-			}
-			c, err := net.Dial(network, addr)
-			return cutConn{Conn: c, left: &left}, err
-		},
-		MaxRetries: -1,
-	})
-	defer broken.Close()
-	q := newQueue(t, broken)
-	s := q.NewSeeder(SeedOptions{})
-	var err error
-	for _, it := range items(1_000_000) {
-		if err = s.Add(ctx, []byte(it)); err != nil {
-			break
-		}
-	}
-	var se *SeedError
-	if !errors.As(err, &se) || se.Uncertain == 0 {
-		t.Fatalf("want an uncertain SeedError, got %v", err)
-	}
-	if !strings.Contains(err.Error(), "may have been pushed") {
-		t.Fatalf("message: %v", err)
-	}
-	err = s.Settle(ctx, testClient(t))
-	n := testClient(t).LLen(ctx, q.Name()).Val()
-	if !errors.As(err, &se) || se.Uncertain != 0 || se.Pushed != n || n == 0 {
-		t.Fatalf("settled: %v; queue holds %d", err, n)
 	}
 }

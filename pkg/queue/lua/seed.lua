@@ -1,7 +1,23 @@
--- Push one batch of items onto the queue, all or nothing, and record progress.
--- KEYS: 1 queue, 2 processing, 3 stats, 4 progress
+-- Push one batch of items onto the queue, all or nothing, at most once and in
+-- order within a seeding run.
+-- KEYS: 1 queue, 2 processing, 3 stats, 4 progress of the run (see seed_stop.lua)
 -- ARGV: 1 guard ("1" = refuse a drained queue), 2 batch sequence number,
---       3 progress TTL in seconds, 4.. items in the order they are to be worked on
+--       3 progress TTL in seconds, 4 the items in the order they are to be
+--       worked on, each a MessagePack string, back to back
+local seq = tonumber(ARGV[2])
+-- A client that resends a batch whose reply it lost (go-redis retries a
+-- pipeline on a new connection) must not push it twice; a batch whose
+-- predecessor failed must not land after it.
+local applied = tonumber(redis.call('GET', KEYS[4])) or 0
+if applied < 0 then
+  return redis.error_reply('SEEDSTOPPED the run was stopped after batch ' .. (-applied - 1))
+end
+if seq <= applied then
+  return 0
+end
+if applied > 0 and seq ~= applied + 1 then
+  return redis.error_reply('SEEDORDER batch ' .. seq .. ' follows batch ' .. applied)
+end
 if ARGV[1] == '1' and redis.call('LLEN', KEYS[1]) == 0 and redis.call('LLEN', KEYS[2]) == 0 then
   local seeded = tonumber(redis.call('HGET', KEYS[3], 'seeded')) or 0
   local completed = tonumber(redis.call('HGET', KEYS[3], 'completed')) or 0
@@ -9,15 +25,23 @@ if ARGV[1] == '1' and redis.call('LLEN', KEYS[1]) == 0 and redis.call('LLEN', KE
     return redis.error_reply('DRAINED ' .. math.max(seeded, completed))
   end
 end
+-- One argument for the whole batch costs Redis less than one per item.
+-- Decode it all before pushing anything; Lua's stack holds at most a few
+-- thousand values, so 1000 at a time.
+local parts, n, off = {}, 0, 0
+while off >= 0 do
+  local part = {cmsgpack.unpack_limit(ARGV[4], 1000, off)}
+  off = part[1]
+  n = n + #part - 1
+  parts[#parts + 1] = part
+end
 -- LPUSH so that workers, which pop from the right, take the items in the
--- given order. unpack has a stack limit, so push in slices.
-local n = #ARGV - 3
-local i = 4
-while i <= #ARGV do
-  local j = math.min(i + 999, #ARGV)
-  redis.call('LPUSH', KEYS[1], unpack(ARGV, i, j))
-  i = j + 1
+-- given order.
+for _, part in ipairs(parts) do
+  if #part > 1 then
+    redis.call('LPUSH', KEYS[1], unpack(part, 2))
+  end
 end
 redis.call('HINCRBY', KEYS[3], 'seeded', n)
-redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[3])
+redis.call('SET', KEYS[4], seq, 'EX', ARGV[3])
 return n
