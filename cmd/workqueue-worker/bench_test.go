@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/rediswqbaseline"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
@@ -38,7 +38,7 @@ func stringsReader(s string) *os.File {
 }
 
 func seedBench(b *testing.B, rdb *redis.Client, items int) *queue.Queue {
-	q := queue.New(rdb, fmt.Sprintf("bench-%d", queueSeq.Add(1)))
+	q := queue.New(rdb, redistest.QueueName(b))
 	rediswqbaseline.Seed(b, q.NewSeeder(queue.SeedOptions{}), items)
 	return q
 }
@@ -56,7 +56,7 @@ func BenchmarkWorkerRunsTrue(b *testing.B) {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			var ours, base time.Duration
 			for range b.N {
-				docs := queue.New(rdb, fmt.Sprintf("bench-%d", queueSeq.Add(1)))
+				docs := queue.New(rdb, redistest.QueueName(b))
 				base += rediswqbaseline.Drain(b, docs.NewSeeder(queue.SeedOptions{}), items, workers, func() (int, error) {
 					return docsLoop(context.Background(), rdb, docs.Name())
 				})

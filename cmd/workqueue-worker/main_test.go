@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -68,22 +67,11 @@ func testClient(t testing.TB) *redis.Client {
 	return redistest.Client(t, serverAddr, 0)
 }
 
-var queueSeq atomic.Int64
-
 // newQueue seeds a queue of its own for the test.
 func newQueue(t testing.TB, rdb *redis.Client, items ...string) *queue.Queue {
 	t.Helper()
-	name := fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
-	q := queue.New(rdb, name)
-	s := q.NewSeeder(queue.SeedOptions{})
-	for _, it := range items {
-		if err := s.Add(context.Background(), []byte(it)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	q := queue.New(rdb, redistest.QueueName(t))
+	redistest.Seed(t, q.NewSeeder(queue.SeedOptions{}), items...)
 	return q
 }
 

@@ -91,10 +91,6 @@ func TestCommandsNameWhatIsMissing(t *testing.T) {
 	}
 }
 
-func queueName(t *testing.T) string {
-	return strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
-}
-
 func redisClient(t *testing.T) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { rdb.Close() })

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 func TestCompletionPrintsAScriptForEachShell(t *testing.T) {
@@ -176,7 +177,7 @@ func TestCompleteSubcommandsAndShells(t *testing.T) {
 }
 
 func TestCompleteQueueNamesFromRedis(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "item")
 	for _, sub := range []string{"status", "seed", "delete"} {
 		got := completions(t, sub, url, q[:len(q)-3])

@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 func TestDeleteNeedsConfirmationWhenNotAtATerminal(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "a", "b")
 	r := run(t, "y\n", url, "delete", q)
 	if r.err == nil || !strings.Contains(r.err.Error(), "--yes") {

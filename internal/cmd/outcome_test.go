@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -101,7 +102,7 @@ func workQueue(t *testing.T, name string, fail ...string) {
 }
 
 func TestRunExitsItemsFailedWhenTheJobCompletesWithFailedItems(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "a", "b", "c", "d")
 	workQueue(t, q, "b", "d")
 	kube := fake.NewClientset()

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 func TestRunDryRunClientPrintsTheJobWithNoClusterOrRedis(t *testing.T) {
@@ -92,7 +93,7 @@ func TestRunFlagErrorsNameTheFlag(t *testing.T) {
 }
 
 func TestRunRefusesAnEmptyQueue(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	kube := fake.NewClientset()
 	r := runKube(t, kube, url, "-n", "ns", "run", q, "--image", "x")
 	if r.err == nil || !strings.Contains(r.err.Error(), "no pending items") || !strings.Contains(r.err.Error(), "--allow-empty") {
@@ -130,7 +131,7 @@ func finishJobWhenCreated(t *testing.T, kube *fake.Clientset, ns string, cond ba
 }
 
 func TestRunAppliesTheJobAndWaitsForComplete(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "a", "b", "c")
 	kube := fake.NewClientset()
 	finishJobWhenCreated(t, kube, "ns", batchv1.JobComplete, "CompletionsReached", func() { workQueue(t, q) })

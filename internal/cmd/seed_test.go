@@ -24,7 +24,7 @@ import (
 )
 
 func TestSeedArgumentsInOrderAndReportsTheCount(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	r := mustRun(t, "", url, "seed", q, "apple", "banana", "cherry")
 	if want := fmt.Sprintf("seeded 3 items into queue %q (3 pending)\n", q); r.out != want {
 		t.Fatalf("stdout %q, want %q", r.out, want)
@@ -41,13 +41,13 @@ func TestSeedFromStdinKeepsBytesAndNulSeparatedItems(t *testing.T) {
 	rdb := redisClient(t)
 	ctx := context.Background()
 
-	lines := queueName(t) + "-lines"
+	lines := redistest.QueueName(t) + "-lines"
 	mustRun(t, "a\r\nb\n\nc", url, "seed", lines, "-f", "-")
 	if got := rdb.LRange(ctx, lines, 0, -1).Val(); strings.Join(got, ",") != "c,b,a" {
 		t.Fatalf("lines: %q (CRLF and empty lines must not make items)", got)
 	}
 
-	nul := queueName(t) + "-nul"
+	nul := redistest.QueueName(t) + "-nul"
 	in := "two\nlines\x00\xff\xfebinary\x00last"
 	mustRun(t, in, url, "seed", nul, "-0", "-f", "-")
 	got := rdb.LRange(ctx, nul, 0, -1).Val()
@@ -58,7 +58,7 @@ func TestSeedFromStdinKeepsBytesAndNulSeparatedItems(t *testing.T) {
 }
 
 func TestSeedFromAFile(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	path := filepath.Join(t.TempDir(), "items.txt")
 	var b strings.Builder
 	for i := 0; i < 25000; i++ {
@@ -75,7 +75,7 @@ func TestSeedFromAFile(t *testing.T) {
 }
 
 func TestSeedWarnsAboutDuplicatesAndUniqueSkipsThem(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	r := mustRun(t, "", url, "seed", q, "a", "b", "a")
 	if !strings.Contains(r.errOut, "1 duplicate items") || !strings.Contains(r.errOut, "--unique") {
 		t.Fatalf("no duplicate warning: %q", r.errOut)
@@ -87,7 +87,7 @@ func TestSeedWarnsAboutDuplicatesAndUniqueSkipsThem(t *testing.T) {
 }
 
 func TestSeedBadInputIsAClearErrorAndPushesNothing(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -110,7 +110,7 @@ func TestSeedBadInputIsAClearErrorAndPushesNothing(t *testing.T) {
 }
 
 func TestSeedRefusesADrainedQueueUnlessForced(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "a")
 	ctx := context.Background()
 	w := queue.New(redisClient(t), q)
@@ -125,7 +125,7 @@ func TestSeedRefusesADrainedQueueUnlessForced(t *testing.T) {
 }
 
 func TestSeedAtAKeyOfAnotherTypeNamesTheProblem(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	redisClient(t).Set(context.Background(), q, "x", 0)
 	r := run(t, "", url, "seed", q, "a")
 	if r.err == nil || !strings.Contains(r.err.Error(), "not a list") {
@@ -146,7 +146,7 @@ func runInput(ctx context.Context, in io.Reader, args ...string) result {
 // Items written to a pipe that then pauses reach the queue without waiting
 // for a full batch or the end of the input.
 func TestSeedPushesWhatAPausedPipeHasSent(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	rdb := redisClient(t)
 	ctx := context.Background()
 	pr, pw := io.Pipe()
@@ -198,7 +198,7 @@ func (r *pausingReader) Read(p []byte) (int, error) {
 // and how to continue, and exits 130. Continuing with --skip pushes the rest
 // exactly once.
 func TestSeedInterruptedPushesWhatWasReadAndSaysHowToContinue(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	rdb := redisClient(t)
 	defer func(d time.Duration) { seedIdleFlush = d }(seedIdleFlush)
 	seedIdleFlush = time.Hour // only the interruption may push the items
@@ -230,7 +230,7 @@ func TestSeedInterruptedPushesWhatWasReadAndSaysHowToContinue(t *testing.T) {
 }
 
 func TestSeedSkipCountsTheItemsThatWouldBePushed(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	rdb := redisClient(t)
 	ctx := context.Background()
 	// Duplicates that --unique drops are not among the skipped.
@@ -338,7 +338,7 @@ func (p *cuttingProxy) die() {
 // completes the queue with every item once, in order.
 func TestSeedCutOffSaysExactlyHowManyAndHowToContinue(t *testing.T) {
 	url := redisURL(t)
-	q := queueName(t)
+	q := redistest.QueueName(t)
 	rdb := redisClient(t)
 	ctx := context.Background()
 	const n = 300_000

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
 func TestStatusTableAndJSON(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "a", "b", "c", "d")
 	ctx := context.Background()
 	w := queue.New(redisClient(t), q)

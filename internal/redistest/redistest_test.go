@@ -54,3 +54,15 @@ func ping(t *testing.T, addr string) string {
 	}
 	return line
 }
+
+func TestQueueNameIsNewAtEachCall(t *testing.T) {
+	a, b := QueueName(t), QueueName(t)
+	if a == b || !strings.HasPrefix(a, "TestQueueNameIsNewAtEachCall-") {
+		t.Fatalf("QueueName gave %q and %q", a, b)
+	}
+	t.Run("sub test", func(t *testing.T) {
+		if n := QueueName(t); strings.ContainsAny(n, "/ ") {
+			t.Fatalf("QueueName %q has a slash or a space", n)
+		}
+	})
+}

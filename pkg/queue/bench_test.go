@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/rediswqbaseline"
 )
 
@@ -41,7 +42,7 @@ func ourWorker(ctx context.Context, rdb *redis.Client, name string, batch int) (
 
 func drain(b *testing.B, rdb *redis.Client, items, workers int, work func(context.Context, *redis.Client, string) (int, error)) time.Duration {
 	ctx := context.Background()
-	name := fmt.Sprintf("bench-%d", queueSeq.Add(1))
+	name := redistest.QueueName(b)
 	elapsed := rediswqbaseline.Drain(b, New(rdb, name).NewSeeder(SeedOptions{}), items, workers, func() (int, error) {
 		return work(ctx, rdb, name)
 	})
@@ -89,7 +90,7 @@ func BenchmarkSeed(b *testing.B) {
 	host, port, _ := net.SplitHostPort(serverAddr)
 	var ours, base time.Duration
 	for i := 0; i < b.N; i++ {
-		name := fmt.Sprintf("seed-bench-%d", queueSeq.Add(1))
+		name := redistest.QueueName(b)
 		resp.Reset()
 		for _, it := range its {
 			fmt.Fprintf(&resp, "*3\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", len(name), name, len(it), it)

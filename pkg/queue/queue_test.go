@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,28 +31,14 @@ func testClient(t testing.TB) *redis.Client {
 	return redistest.Client(t, serverAddr, 64)
 }
 
-var queueSeq atomic.Int64
-
 func newQueue(t testing.TB, rdb *redis.Client) *Queue {
-	name := fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
-	return New(rdb, name)
+	return New(rdb, redistest.QueueName(t))
 }
 
+// seed pushes in small batches, so that tests cross batch boundaries.
 func seed(t testing.TB, q *Queue, items ...string) {
 	t.Helper()
-	ctx := context.Background()
-	s := q.NewSeeder(SeedOptions{BatchSize: 7})
-	for _, it := range items {
-		if err := s.Add(ctx, []byte(it)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if s.Pushed() != int64(len(items)) {
-		t.Fatalf("pushed %d, want %d", s.Pushed(), len(items))
-	}
+	redistest.Seed(t, q.NewSeeder(SeedOptions{BatchSize: 7}), items...)
 }
 
 func items(n int) []string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/rediswqbaseline"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
@@ -23,7 +24,7 @@ const benchPoll = 50 * time.Millisecond
 // drainWith seeds items and times workers draining them.
 func drainWith(b *testing.B, rdb *redis.Client, items, workers int, work func(ctx context.Context, name string) (int, error)) time.Duration {
 	ctx := context.Background()
-	name := fmt.Sprintf("bench-%d", queueSeq.Add(1))
+	name := redistest.QueueName(b)
 	elapsed := rediswqbaseline.Drain(b, queue.New(rdb, name).NewSeeder(queue.SeedOptions{}), items, workers, func() (int, error) {
 		return work(ctx, name)
 	})

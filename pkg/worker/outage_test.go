@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -84,7 +85,7 @@ func (p *cutProxy) setCut(cut bool) {
 // and every item is still done.
 func TestRunRidesOutARedisOutage(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	want := itemNames(20)
 	seed(t, queue.New(rdb, name), want...)
 

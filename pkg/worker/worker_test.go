@@ -27,23 +27,9 @@ func testClient(t testing.TB) *redis.Client {
 	return redistest.Client(t, serverAddr, 32)
 }
 
-var queueSeq atomic.Int64
-
-func queueName(t testing.TB) string {
-	return fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
-}
-
 func seed(t testing.TB, q *queue.Queue, items ...string) {
 	t.Helper()
-	s := q.NewSeeder(queue.SeedOptions{})
-	for _, it := range items {
-		if err := s.Add(context.Background(), []byte(it)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	redistest.Seed(t, q.NewSeeder(queue.SeedOptions{}), items...)
 }
 
 func itemNames(n int) []string {
@@ -137,7 +123,7 @@ func await(t *testing.T, ch <-chan result) result {
 
 func TestRunCompletesEveryItemOnce(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	want := itemNames(60)
 	seed(t, queue.New(rdb, name), want...)
 
@@ -166,7 +152,7 @@ func TestRunCompletesEveryItemOnce(t *testing.T) {
 
 func TestRunRetriesThenDeadLetters(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), "a", "bad", "c")
 
 	var s seen
@@ -197,7 +183,7 @@ func TestRunRetriesThenDeadLetters(t *testing.T) {
 
 func TestRunTurnsAPanicIntoAFailure(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), "x")
 	o, _ := opts(Options{MaxAttempts: 1})
 	sum, err := Run(context.Background(), queue.New(rdb, name), func(context.Context, []byte) error { panic("oops") }, o)
@@ -211,7 +197,7 @@ func TestRunTurnsAPanicIntoAFailure(t *testing.T) {
 // gets it.
 func TestRunHeartbeatKeepsALongItem(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), "slow")
 	const lease = 300 * time.Millisecond
 
@@ -255,7 +241,7 @@ func TestRunHeartbeatKeepsALongItem(t *testing.T) {
 // A lone worker finishes the items of a worker that died holding them.
 func TestRunReclaimsItemsOfADeadWorker(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), itemNames(5)...)
 	dead := queue.New(rdb, name)
 	if its, err := dead.Lease(context.Background(), 2, 100*time.Millisecond, 0); err != nil || len(its) != 2 {
@@ -282,7 +268,7 @@ func TestRunReclaimsItemsOfADeadWorker(t *testing.T) {
 // Items a live worker holds mean the queue is not drained: they may come back.
 func TestRunWaitsForItemsHeldByLiveWorkers(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), itemNames(4)...)
 	other := queue.New(rdb, name)
 	held, err := other.Lease(context.Background(), 1, time.Minute, 0)
@@ -314,7 +300,7 @@ func TestRunWaitsForItemsHeldByLiveWorkers(t *testing.T) {
 // the running one finish within the grace.
 func TestRunShutdownLetsTheRunningItemFinish(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), itemNames(3)...)
 	q := queue.New(rdb, name)
 
@@ -352,7 +338,7 @@ func TestRunShutdownLetsTheRunningItemFinish(t *testing.T) {
 // to the queue at once, long before its lease would expire.
 func TestRunShutdownReleasesAfterTheGrace(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), "stuck")
 	q := queue.New(rdb, name)
 
@@ -380,7 +366,7 @@ func TestRunShutdownReleasesAfterTheGrace(t *testing.T) {
 // queued again does not count.
 func TestRunStopsAfterMaxItems(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), itemNames(10)...)
 	var s seen
 	o, _ := opts(Options{MaxItems: 3, Concurrency: 2, Prefetch: 2})
@@ -395,7 +381,7 @@ func TestRunStopsAfterMaxItems(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 
-	name = queueName(t)
+	name = redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), "a", "b", "c")
 	var failedOnce atomic.Bool
 	o, _ = opts(Options{MaxItems: 2})
@@ -437,7 +423,7 @@ func TestRunGivesUpWhenRedisIsUnreachable(t *testing.T) {
 func TestRunOnAnEmptyQueueReturnsAtOnce(t *testing.T) {
 	rdb := testClient(t)
 	o, logs := opts(Options{PollInterval: time.Hour})
-	sum, err := Run(context.Background(), queue.New(rdb, queueName(t)), func(context.Context, []byte) error { return nil }, o)
+	sum, err := Run(context.Background(), queue.New(rdb, redistest.QueueName(t)), func(context.Context, []byte) error { return nil }, o)
 	if err != nil || sum != (Summary{Drained: true}) {
 		t.Fatalf("%+v %v", sum, err)
 	}
@@ -450,7 +436,7 @@ func TestRunOnAnEmptyQueueReturnsAtOnce(t *testing.T) {
 // completion is not recorded.
 func TestRunReportsALostLease(t *testing.T) {
 	rdb := testClient(t)
-	name := queueName(t)
+	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), "x")
 	q := queue.New(rdb, name)
 	o, logs := opts(Options{Lease: 150 * time.Millisecond})
@@ -469,4 +455,6 @@ func TestRunReportsALostLease(t *testing.T) {
 	}
 }
 
-func uuidLike() string { return fmt.Sprintf("other-%d", queueSeq.Add(1)) }
+var otherSeq atomic.Int64
+
+func uuidLike() string { return fmt.Sprintf("other-%d", otherSeq.Add(1)) }
