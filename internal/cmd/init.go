@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/deploywatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 )
 
 const initExample = `  # Redis with a generated password and its data in an emptyDir
@@ -144,11 +144,14 @@ func (o *InitOptions) Validate() error {
 	if o.Wait && o.DryRun == "none" && o.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be greater than zero (or pass --wait=false)", o.Timeout)
 	}
-	if ref := o.f.redis.passwordSecret; ref != "" {
-		name, _, _ := strings.Cut(ref, ":")
-		if name != manifest.PasswordSecretName(o.service) {
+	if s := o.f.redis.passwordSecret; s != "" {
+		ref, err := redisconn.ParseSecretRef(s)
+		if err != nil {
+			return err
+		}
+		if ref.Name != manifest.PasswordSecretName(o.service) {
 			return fmt.Errorf("--redis-password-secret %q: init keeps the password in the Secret %s, which the other commands find by themselves; drop the flag",
-				ref, manifest.PasswordSecretName(o.service))
+				s, manifest.PasswordSecretName(o.service))
 		}
 	}
 	// The generators check the rest (--storage, --storage-class, the names).

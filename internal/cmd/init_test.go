@@ -458,6 +458,7 @@ func TestInitFlagErrorsNameTheFlagAndChangeNothing(t *testing.T) {
 		{[]string{"--dry-run=maybe"}, `--dry-run "maybe"`},
 		{[]string{"--timeout", "0s"}, "--timeout"},
 		{[]string{"--redis-password-secret", "other"}, "--redis-password-secret"},
+		{[]string{"--redis-password-secret", ":password"}, `--redis-password-secret ":password": want NAME or NAME:KEY`},
 		{[]string{"extra"}, "unknown command"},
 	} {
 		kube := fake.NewClientset()

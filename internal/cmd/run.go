@@ -18,9 +18,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
@@ -242,7 +244,9 @@ func (o *RunOptions) job(completions int32) (*batchv1.Job, error) {
 	if jo.Labels, err = parseLabels(o.Labels); err != nil {
 		return nil, err
 	}
-	jo.PasswordSecret = o.passwordSecret()
+	if jo.PasswordSecret, err = o.passwordSecret(); err != nil {
+		return nil, err
+	}
 	job, err := manifest.Job(jo)
 	return job, inFlagTerms(err, jobOptionFlags)
 }
@@ -250,15 +254,16 @@ func (o *RunOptions) job(completions int32) (*batchv1.Job, error) {
 // passwordSecret points the workers at Redis' password. The Secret made by
 // init is optional: without it (Redis made with --no-auth, or not by us) the
 // variable is simply unset, and the Job can be generated with no cluster.
-func (o *RunOptions) passwordSecret() *corev1.SecretKeySelector {
-	name, key, explicit := o.f.redis.passwordSecret, manifest.PasswordSecretKey, true
-	if name == "" {
-		name, explicit = manifest.PasswordSecretName(o.f.redis.service), false
-	} else if n, k, ok := strings.Cut(name, ":"); ok {
-		name, key = n, k
+func (o *RunOptions) passwordSecret() (*corev1.SecretKeySelector, error) {
+	ref := redisconn.SecretRef{Name: manifest.PasswordSecretName(o.f.redis.service), Key: manifest.PasswordSecretKey}
+	explicit := o.f.redis.passwordSecret != ""
+	if explicit {
+		var err error
+		if ref, err = redisconn.ParseSecretRef(o.f.redis.passwordSecret); err != nil {
+			return nil, err
+		}
 	}
-	optional := !explicit
-	return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key, Optional: &optional}
+	return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name}, Key: ref.Key, Optional: ptr.To(!explicit)}, nil
 }
 
 // Run applies the Job (or prints it) and waits for it.

@@ -77,6 +77,7 @@ func TestRunFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--env", "WORKQUEUE_QUEUE=x"}, "use the QUEUE argument"},
 		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--requests", "memory=1Gi", "--limits", "memory=512Mi"}, `--requests "memory=1Gi": must not exceed its limit (512Mi)`},
 		{[]string{"--redis-service", "Redis!", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-service "Redis!": `},
+		{[]string{"--redis-password-secret", "creds:", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-password-secret "creds:": want NAME or NAME:KEY`},
 		{[]string{"--redis-password-secret", "s:a/b", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-password-secret KEY "a/b": `},
 	} {
 		r := run(t, "", tc.args...)

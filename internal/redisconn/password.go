@@ -30,11 +30,11 @@ const PasswordEnv = "REDISCLI_AUTH"
 // ns/name", "$REDISCLI_AUTH"); it is empty when there is no password.
 func ResolvePassword(ctx context.Context, kube kubernetes.Interface, namespace, service, secretRef string) (password, from string, err error) {
 	if secretRef != "" {
-		name, key, err := parseSecretRef(secretRef)
+		ref, err := ParseSecretRef(secretRef)
 		if err != nil {
 			return "", "", err
 		}
-		return secretPassword(ctx, kube, namespace, name, key)
+		return secretPassword(ctx, kube, namespace, ref.Name, ref.Key)
 	}
 
 	name := manifest.PasswordSecretName(service)
@@ -51,16 +51,20 @@ func ResolvePassword(ctx context.Context, kube kubernetes.Interface, namespace, 
 	}
 }
 
-// parseSecretRef splits "NAME[:KEY]".
-func parseSecretRef(ref string) (name, key string, err error) {
+// SecretRef is the key of a Secret that holds the Redis password.
+type SecretRef struct{ Name, Key string }
+
+// ParseSecretRef parses --redis-password-secret's "NAME[:KEY]"; KEY
+// defaults to manifest.PasswordSecretKey.
+func ParseSecretRef(ref string) (SecretRef, error) {
 	name, key, hasKey := strings.Cut(ref, ":")
 	if !hasKey {
 		key = manifest.PasswordSecretKey
 	}
 	if name == "" || key == "" {
-		return "", "", fmt.Errorf("invalid --redis-password-secret %q: want NAME or NAME:KEY", ref)
+		return SecretRef{}, fmt.Errorf("--redis-password-secret %q: want NAME or NAME:KEY", ref)
 	}
-	return name, key, nil
+	return SecretRef{Name: name, Key: key}, nil
 }
 
 // notFoundError marks a missing Secret, so the default Secret can be skipped.

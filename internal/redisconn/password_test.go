@@ -72,7 +72,7 @@ func TestResolvePassword(t *testing.T) {
 		{
 			name:      "malformed reference",
 			secretRef: "creds:",
-			wantErr:   `invalid --redis-password-secret "creds:": want NAME or NAME:KEY`,
+			wantErr:   `--redis-password-secret "creds:": want NAME or NAME:KEY`,
 		},
 		{
 			name:    "default secret",
