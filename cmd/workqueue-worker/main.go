@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
@@ -109,7 +110,7 @@ func work(c *config, stdout, stderr *os.File) int {
 		fmt.Fprintf(out.stderr, "%s: queue %s drained: %s\n", name, c.queue, counts)
 		return 0
 	case err == nil:
-		fmt.Fprintf(out.stderr, "%s: stopping after %s (--max-items): %s\n", name, plural(c.maxItems, "item"), counts)
+		fmt.Fprintf(out.stderr, "%s: stopping after %s (--max-items): %s\n", name, plural.Count(c.maxItems, "item"), counts)
 		return 0
 	case got != nil && errors.Is(err, context.Canceled):
 		sig := got.(syscall.Signal)
@@ -156,13 +157,6 @@ func signalName(s syscall.Signal) string {
 		return "SIGINT"
 	}
 	return s.String()
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // quietRedis silences go-redis' own log lines; the worker reports the

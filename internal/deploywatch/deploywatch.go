@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -164,7 +166,7 @@ func WaitReady(ctx context.Context, kube kubernetes.Interface, o Options) (strin
 			case "":
 				w.replacePods(c.Relist)
 			case watch.Deleted:
-				delete(w.pods, c.Object.Name)
+				delete(w.pods, listwatch.Key(c.Object))
 			default:
 				w.setPod(c.Object)
 			}
@@ -197,7 +199,7 @@ type waiter struct {
 	ns, name string
 	sel      labels.Selector
 	deploy   *appsv1.Deployment
-	pods     map[string]*corev1.Pod // by name
+	pods     map[string]*corev1.Pod // by listwatch.Key
 	// firstSeen is when each pod's Stuck problem was first seen, by
 	// pod/container/kind.
 	firstSeen map[string]time.Time
@@ -230,7 +232,7 @@ func (w *waiter) replacePods(pods []*corev1.Pod) {
 
 func (w *waiter) setPod(p *corev1.Pod) {
 	if w.sel.Matches(labels.Set(p.Labels)) {
-		w.pods[p.Name] = p
+		w.pods[listwatch.Key(p)] = p
 	}
 }
 
@@ -242,8 +244,8 @@ func (w *waiter) evaluate() (string, error) {
 		return "", err
 	}
 	if rolloutDone(w.deploy) {
-		for _, name := range w.podNames() {
-			if p := w.pods[name]; p.DeletionTimestamp == nil && podstatus.Ready(p) {
+		for _, p := range w.sortedPods() {
+			if p.DeletionTimestamp == nil && podstatus.Ready(p) {
 				return p.Name, nil
 			}
 		}
@@ -255,13 +257,12 @@ func (w *waiter) evaluate() (string, error) {
 	}
 	now := w.o.Clock.Now()
 	var next time.Time
-	for _, name := range w.podNames() {
-		p := w.pods[name]
+	for _, p := range w.sortedPods() {
 		if p.DeletionTimestamp != nil || !fromTemplate(p, w.deploy) {
 			continue // on its way out
 		}
 		for _, pr := range podstatus.Problems(p) {
-			key := p.Name + "/" + pr.Container + "/" + pr.Kind.String()
+			key := listwatch.Key(p) + "/" + pr.Container + "/" + pr.Kind.String()
 			seen, ok := w.firstSeen[key]
 			if !ok {
 				seen = now
@@ -296,13 +297,11 @@ func (w *waiter) timerC() <-chan time.Time {
 	return w.timer.C()
 }
 
-func (w *waiter) podNames() []string {
-	names := make([]string, 0, len(w.pods))
-	for name := range w.pods {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
+// sortedPods are the pods by name, so that errors name the same pod each time.
+func (w *waiter) sortedPods() []*corev1.Pod {
+	pods := slices.Collect(maps.Values(w.pods))
+	slices.SortFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	return pods
 }
 
 // timedOut says what keeps the Deployment from being ready, from a fresh
@@ -319,8 +318,7 @@ func (w *waiter) timedOut(ctx context.Context) error {
 		w.replacePods(listwatch.Pointers(list.Items))
 	}
 	for _, current := range []bool{true, false} {
-		for _, name := range w.podNames() {
-			p := w.pods[name]
+		for _, p := range w.sortedPods() {
 			if (p.DeletionTimestamp == nil && fromTemplate(p, w.deploy)) != current {
 				continue
 			}

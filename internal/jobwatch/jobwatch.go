@@ -240,7 +240,7 @@ type watcher struct {
 
 	job  *batchv1.Job
 	sel  labels.Selector
-	pods map[string]*corev1.Pod // by podKey
+	pods map[string]*corev1.Pod // by listwatch.Key
 	// states remembers, per pod, when graced problems were first seen and
 	// which problems were reported.
 	states       map[string]*podState
@@ -253,13 +253,6 @@ type watcher struct {
 type podState struct {
 	firstSeen map[string]time.Time
 	reported  map[string]bool
-}
-
-func podKey(pod *corev1.Pod) string {
-	if pod.UID != "" {
-		return string(pod.UID)
-	}
-	return pod.Name
 }
 
 func (w *watcher) applyJob(c listwatch.Change[*batchv1.Job]) error {
@@ -293,13 +286,13 @@ func (w *watcher) owned(pod *corev1.Pod) bool {
 
 func (w *watcher) setPod(pod *corev1.Pod) {
 	if w.owned(pod) {
-		w.pods[podKey(pod)] = pod
+		w.pods[listwatch.Key(pod)] = pod
 	}
 }
 
 func (w *watcher) removePod(pod *corev1.Pod) {
-	delete(w.pods, podKey(pod))
-	delete(w.states, podKey(pod))
+	delete(w.pods, listwatch.Key(pod))
+	delete(w.states, listwatch.Key(pod))
 }
 
 func (w *watcher) replacePods(pods []*corev1.Pod) {
@@ -366,10 +359,10 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for _, pod := range pods {
-		st := w.states[podKey(pod)]
+		st := w.states[listwatch.Key(pod)]
 		if st == nil {
 			st = &podState{firstSeen: map[string]time.Time{}, reported: map[string]bool{}}
-			w.states[podKey(pod)] = st
+			w.states[listwatch.Key(pod)] = st
 		}
 		for _, p := range podstatus.Problems(pod) {
 			key := p.Container + "/" + p.Kind.String()

@@ -150,6 +150,15 @@ func drain[T metav1.Object](ctx context.Context, w watch.Interface, rv string, s
 	}
 }
 
+// Key identifies obj among the objects of a List and its watch, for maps: a
+// pod deleted and created again with the same name is another pod.
+func Key(obj metav1.Object) string {
+	if uid := obj.GetUID(); uid != "" {
+		return string(uid)
+	}
+	return obj.GetNamespace() + "/" + obj.GetName()
+}
+
 // expired says the resourceVersion to watch from is too old: list again.
 func expired(err error) bool {
 	return apierrors.IsGone(err) || apierrors.IsResourceExpired(err)

@@ -267,3 +267,14 @@ func TestPointers(t *testing.T) {
 		t.Fatalf("Pointers = %v, want pointers into the slice", got)
 	}
 }
+
+func TestKeyTellsAPodFromItsNamesakeByUID(t *testing.T) {
+	a := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "1"}}
+	b := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "2"}}
+	if Key(a) == Key(b) {
+		t.Error("a pod created again under the same name has the same key")
+	}
+	if got := Key(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}}); got != "ns/p" {
+		t.Errorf("Key without UID = %q, want ns/p", got)
+	}
+}

@@ -58,10 +58,10 @@ func (s *streamer) follow(ctx context.Context, kube kubernetes.Interface) error 
 			case "":
 				f.replace(ctx, c.Relist)
 			case watch.Deleted:
-				delete(f.pods, podKey(c.Object))
+				delete(f.pods, listwatch.Key(c.Object))
 				f.forget(c.Object)
 			default:
-				f.pods[podKey(c.Object)] = c.Object
+				f.pods[listwatch.Key(c.Object)] = c.Object
 				f.scan(ctx, c.Object, false)
 			}
 		case <-s.ended:
@@ -95,7 +95,7 @@ func (s *streamer) follow(ctx context.Context, kube kubernetes.Interface) error 
 func (f *follower) replace(ctx context.Context, pods []*corev1.Pod) {
 	next := make(map[string]*corev1.Pod, len(pods))
 	for _, pod := range pods {
-		next[podKey(pod)] = pod
+		next[listwatch.Key(pod)] = pod
 	}
 	for key, pod := range f.pods {
 		if next[key] == nil {
@@ -108,13 +108,6 @@ func (f *follower) replace(ctx context.Context, pods []*corev1.Pod) {
 	}
 }
 
-func podKey(pod *corev1.Pod) string {
-	if pod.UID != "" {
-		return string(pod.UID)
-	}
-	return pod.Namespace + "/" + pod.Name
-}
-
 // scan starts streams for pod's containers whose current instance has a
 // log that was not streamed yet, and reports containers that cannot start.
 // With final, every container never streamed is reported.
@@ -123,7 +116,7 @@ func (f *follower) scan(ctx context.Context, pod *corev1.Pod, final bool) {
 		return
 	}
 	for _, c := range f.containers(pod) {
-		key := podKey(pod) + "/" + c.name
+		key := listwatch.Key(pod) + "/" + c.name
 		tr := f.tracks[key]
 		if tr == nil {
 			tr = &containerTrack{streamed: map[string]bool{}}
@@ -171,7 +164,7 @@ func (f *follower) forget(pod *corev1.Pod) {
 	}
 	silent := true
 	for _, c := range f.containers(pod) {
-		key := podKey(pod) + "/" + c.name
+		key := listwatch.Key(pod) + "/" + c.name
 		if tr := f.tracks[key]; tr != nil {
 			if len(tr.streamed) > 0 || tr.reported != "" {
 				silent = false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -41,7 +42,7 @@ func (r *runner) monitor(finished <-chan struct{}) {
 				return
 			}
 			if n > 0 {
-				r.log.Info("reclaimed "+plural(n, "item")+" of workers that stopped", "queue", r.q.Name())
+				r.log.Info("reclaimed "+plural.Count(n, "item")+" of workers that stopped", "queue", r.q.Name())
 				r.wakeAll()
 				continue
 			}
@@ -70,7 +71,7 @@ func (r *runner) monitor(finished <-chan struct{}) {
 			return
 		case st.Processing != waitingFor:
 			waitingFor = st.Processing
-			r.log.Info("nothing pending; waiting for "+plural(int(st.Processing), "item")+" in progress elsewhere",
+			r.log.Info("nothing pending; waiting for "+plural.Count(int(st.Processing), "item")+" in progress elsewhere",
 				"queue", r.q.Name(), "expired", st.Expired, "reclaim_grace", r.o.ReclaimGrace.String())
 		}
 	}
@@ -145,7 +146,7 @@ func (r *runner) shutdown(finished <-chan struct{}) {
 	}
 	r.mu.Unlock()
 	if n > 0 {
-		r.log.Info("stopping: no new items; "+plural(n, "running item")+" may finish within "+r.o.ShutdownGrace.String(), "queue", r.q.Name())
+		r.log.Info("stopping: no new items; "+plural.Count(n, "running item")+" may finish within "+r.o.ShutdownGrace.String(), "queue", r.q.Name())
 	}
 	grace := time.NewTimer(r.o.ShutdownGrace)
 	defer grace.Stop()

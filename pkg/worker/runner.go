@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -408,7 +409,7 @@ func (r *runner) release(es ...*entry) {
 	r.sum.Lost += len(es) - got
 	r.taken -= len(es)
 	r.mu.Unlock()
-	r.log.Info("released "+plural(got, "item")+" to the queue", "queue", r.q.Name())
+	r.log.Info("released "+plural.Count(got, "item")+" to the queue", "queue", r.q.Name())
 }
 
 // releaseHeld releases all held items in state s.
@@ -453,13 +454,6 @@ func show(item []byte) string {
 		return string(item[:maxShown]) + "..."
 	}
 	return string(item)
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // prefetch sizes a slot's leases. A fixed size is kept as it is; an
