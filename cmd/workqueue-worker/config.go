@@ -207,6 +207,9 @@ func (c *config) validate() error {
 	case c.shutdownGrace < 0 || c.reclaimGrace <= 0 || c.redisTimeout <= 0:
 		return errors.New("--shutdown-grace, --reclaim-grace and --redis-timeout must be positive")
 	}
+	if err := queue.ValidateName(c.queue); err != nil {
+		return err
+	}
 	if !strings.Contains(c.command[0], "{}") {
 		if _, err := exec.LookPath(c.command[0]); err != nil {
 			return fmt.Errorf("cannot run COMMAND: %w", err)

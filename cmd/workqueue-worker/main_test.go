@@ -416,6 +416,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 		{[]string{"WORKQUEUE_QUEUE=q"}, []string{"--redis-url", "redis://:pw@h:x", "--", "true"}, "workqueue-worker: invalid --redis-url: "},
 		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--", "no-such-command-here"}, "workqueue-worker: cannot run COMMAND: "},
 		{nil, []string{"--concurrency", "x"}, "invalid value \"x\" for flag -concurrency"},
+		{[]string{"WORKQUEUE_QUEUE=q3:processing", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--", "true"}, `workqueue-worker: invalid queue name: "q3:processing" is the key of queue "q3"'s leased items`},
 	} {
 		code, p := runWorker(t, nil, tc.env, tc.args...)
 		if code != exitUsage || !strings.Contains(p.stderr.String(), tc.want) {

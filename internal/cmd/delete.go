@@ -54,8 +54,8 @@ func (o *DeleteOptions) Complete(args []string) error {
 
 // Validate checks the queue name.
 func (o *DeleteOptions) Validate() error {
-	if o.Queue == "" {
-		return errors.New("the queue name must not be empty")
+	if err := queue.ValidateName(o.Queue); err != nil {
+		return err
 	}
 	return nil
 }

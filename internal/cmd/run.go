@@ -109,7 +109,7 @@ log lines of failed pods). Pods that cannot run (image pull errors, bad
 config) fail the wait at once, naming the pod; unschedulable or crash-looping
 ones after --stuck-grace.`,
 		Example:           runExample,
-		Args:              nameArg("QUEUE", false),
+		Args:              runArgs,
 		ValidArgsFunction: completeQueues(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -150,6 +150,15 @@ ones after --stuck-grace.`,
 	return cmd
 }
 
+// runArgs wants QUEUE before "--": with "run --image IMG -- CMD" the first
+// word of the command is no queue name.
+func runArgs(cmd *cobra.Command, args []string) error {
+	if cmd.ArgsLenAtDash() == 0 {
+		return nameArg("QUEUE", false)(cmd, nil)
+	}
+	return nameArg("QUEUE", false)(cmd, args)
+}
+
 // Complete resolves the command, namespace and clients.
 func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Queue = args[0]
@@ -175,6 +184,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks the flags before anything touches the cluster.
 func (o *RunOptions) Validate() error {
+	if err := queue.ValidateName(o.Queue); err != nil {
+		return err
+	}
 	switch o.DryRun {
 	case "none", "client", "server":
 	default:

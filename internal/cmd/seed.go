@@ -104,8 +104,8 @@ func (o *SeedOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks the input before anything is pushed.
 func (o *SeedOptions) Validate() error {
-	if o.Queue == "" {
-		return errors.New("the queue name must not be empty")
+	if err := queue.ValidateName(o.Queue); err != nil {
+		return err
 	}
 	if len(o.Items) > 0 && o.Filename != "" {
 		return errors.New("give items as arguments or with -f, not both")

@@ -1,17 +1,17 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
@@ -69,8 +69,8 @@ func (o *StatusOptions) Complete(args []string) error {
 
 // Validate checks the queue name and the flags.
 func (o *StatusOptions) Validate() error {
-	if o.Queue == "" {
-		return errors.New("the queue name must not be empty")
+	if err := queue.ValidateName(o.Queue); err != nil {
+		return err
 	}
 	switch o.Output {
 	case "", "json", "yaml":
@@ -123,11 +123,11 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 // statusPrinter prints snapshots as a table (with rate and ETA once there
 // are two to compare), or as JSON or YAML documents.
 type statusPrinter struct {
-	w       io.Writer
-	format  string
-	rates   bool
-	headers bool
-	prev    *queue.Stats
+	w      io.Writer
+	format string
+	rates  bool
+	table  *table // nil until the header is printed
+	prev   *queue.Stats
 }
 
 func newStatusPrinter(w io.Writer, format string, rates bool) *statusPrinter {
@@ -145,7 +145,7 @@ func (p *statusPrinter) print(st *queue.Stats) error {
 		_, err = fmt.Fprintf(p.w, "%s\n", b)
 		return err
 	case "yaml":
-		b, err := yaml.Marshal(st)
+		b, err := orderedYAML(st)
 		if err != nil {
 			return err
 		}
@@ -155,27 +155,21 @@ func (p *statusPrinter) print(st *queue.Stats) error {
 		_, err = p.w.Write(b)
 		return err
 	}
-	// Fixed columns, so that the lines of --watch line up.
-	row := func(cols ...string) {
-		line := fmt.Sprintf("%-*s", max(len("QUEUE"), len(st.Queue))+3, cols[0])
-		for _, c := range cols[1:] {
-			line += fmt.Sprintf("%-13s", c)
-		}
-		fmt.Fprintln(p.w, strings.TrimRight(line, " "))
-	}
-	if !p.headers {
+	var rows [][]string
+	if p.table == nil {
+		// Room for counts to grow under --watch without shifting the columns.
+		p.table = newTable(p.w, 0, 10, 10, 10, 10, 10)
 		cols := []string{"QUEUE", "PENDING", "PROCESSING", "DONE", "FAILED", "WORKERS"}
 		if p.rates {
 			cols = append(cols, "RATE", "ETA")
 		}
-		row(cols...)
-		p.headers = true
+		rows = append(rows, cols)
 	}
 	processing := fmt.Sprint(st.Processing)
 	if st.Expired > 0 {
 		processing += fmt.Sprintf(" (%d expired)", st.Expired)
 	}
-	cols := []string{st.Queue, fmt.Sprint(st.Pending), processing, fmt.Sprint(st.Done), fmt.Sprint(st.Failed), fmt.Sprint(st.Workers)}
+	cols := []string{cell(st.Queue), fmt.Sprint(st.Pending), processing, fmt.Sprint(st.Done), fmt.Sprint(st.Failed), fmt.Sprint(st.Workers)}
 	if p.rates {
 		rate, eta := "-", "-"
 		if p.prev != nil {
@@ -193,6 +187,34 @@ func (p *statusPrinter) print(st *queue.Stats) error {
 		}
 		cols = append(cols, rate, eta)
 	}
-	row(cols...)
-	return nil
+	return p.table.print(append(rows, cols)...)
+}
+
+// orderedYAML is v as YAML with the fields in the order of its JSON, so
+// that -o yaml lists them as -o json does (sigs.k8s.io/yaml sorts them).
+func orderedYAML(v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(j, &doc); err != nil {
+		return nil, err
+	}
+	blockStyle(&doc)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+// blockStyle drops the flow style and quotes that JSON gave n.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
 }

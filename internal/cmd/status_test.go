@@ -62,3 +62,58 @@ func TestRedisUnreachableIsOneClearLine(t *testing.T) {
 		t.Fatalf("error %q", r.err)
 	}
 }
+
+// Wide counts and names of any script keep the columns apart and aligned,
+// in terminal cells: a CJK character takes two.
+func TestStatusTableColumnsLineUpInDisplayCells(t *testing.T) {
+	url := redisURL(t)
+	ctx := context.Background()
+	for _, q := range []string{redistest.QueueName(t) + "-日本語", redistest.QueueName(t) + "-ascii"} {
+		mustRun(t, "", url, "seed", q, "a", "b")
+		// An expired item: "1 (1 expired)" is wider than the column's minimum.
+		redisClient(t).RPopLPush(ctx, q, q+":processing")
+		r := mustRun(t, "", url, "status", q)
+		lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("table:\n%s", r.out)
+		}
+		header, row := lines[0], lines[1]
+		// Each value starts in the cell where its header starts.
+		for _, col := range []string{"PENDING", "PROCESSING", "DONE"} {
+			at := displayWidth(header[:strings.Index(header, col)])
+			cells := []rune(row)
+			// Walk the row to the same display column.
+			n, i := 0, 0
+			for ; i < len(cells) && n < at; i++ {
+				n += displayWidth(string(cells[i]))
+			}
+			if n != at || i == len(cells) || cells[i] == ' ' || cells[i-1] != ' ' {
+				t.Errorf("%s: column %s does not line up:\n%s", q, col, r.out)
+			}
+		}
+		if !strings.Contains(row, "1 (1 expired)   ") {
+			t.Errorf("the expired count runs into the next column:\n%s", r.out)
+		}
+	}
+}
+
+// -o yaml lists the fields in the order of -o json, which the README documents.
+func TestStatusYAMLKeepsTheFieldOrderOfJSON(t *testing.T) {
+	url, q := redisURL(t), redistest.QueueName(t)
+	mustRun(t, "", url, "seed", q, "a")
+	keys := func(out string, sep string) []string {
+		var ks []string
+		for _, l := range strings.Split(out, "\n") {
+			l = strings.TrimSpace(l)
+			if k, _, ok := strings.Cut(l, sep); ok && !strings.HasPrefix(l, "{") {
+				ks = append(ks, strings.Trim(k, `"`))
+			}
+		}
+		return ks
+	}
+	j := keys(mustRun(t, "", url, "status", q, "-o", "json").out, ":")
+	y := keys(mustRun(t, "", url, "status", q, "-o", "yaml").out, ":")
+	if strings.Join(j, ",") != strings.Join(y, ",") || len(j) < 10 || j[0] != "queue" {
+		t.Fatalf("json keys %v\nyaml keys %v", j, y)
+	}
+}

@@ -132,13 +132,17 @@ var ErrRedisUnreachable = errors.New("redis unreachable")
 
 // Run works on q's items with h until the queue is drained (nil error,
 // Summary.Drained), MaxItems items are through (nil error), ctx is
-// cancelled (ctx.Err()), or Redis fails for good.
+// cancelled (ctx.Err()), or Redis fails for good. A queue name that
+// queue.ValidateName refuses is an error at once.
 //
 // Cancelling ctx stops leasing at once and gives the items not yet started
 // back to the queue; running handlers get Options.ShutdownGrace to finish.
 // An error a handler returns after ctx was cancelled releases its item
 // rather than failing it, as the handler was most likely interrupted.
 func Run(ctx context.Context, q *queue.Queue, h Handler, o Options) (Summary, error) {
+	if err := queue.ValidateName(q.Name()); err != nil {
+		return Summary{}, err
+	}
 	r := newRunner(ctx, q, h, o.withDefaults())
 	defer r.hcancel()
 

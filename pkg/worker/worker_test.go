@@ -458,3 +458,20 @@ func TestRunReportsALostLease(t *testing.T) {
 var otherSeq atomic.Int64
 
 func uuidLike() string { return fmt.Sprintf("other-%d", otherSeq.Add(1)) }
+
+// A worker on "q3:processing" would lease q3's leased items: Run refuses
+// the name before touching Redis.
+func TestRunRefusesAQueueNameThatIsAnotherQueuesKey(t *testing.T) {
+	rdb := testClient(t)
+	other := queue.New(rdb, redistest.QueueName(t))
+	seed(t, other, "a")
+	if _, err := other.Lease(context.Background(), 1, time.Minute, 0); err != nil {
+		t.Fatal(err)
+	}
+	o, logs := opts(Options{})
+	ran := false
+	_, err := Run(context.Background(), queue.New(rdb, other.Name()+":processing"), func(context.Context, []byte) error { ran = true; return nil }, o)
+	if !errors.Is(err, queue.ErrInvalidName) || ran {
+		t.Fatalf("err %v, ran %v\n%s", err, ran, logs)
+	}
+}
