@@ -349,20 +349,19 @@ func (o *SeedOptions) input() (r io.Reader, nul bool, closeInput func(), err err
 // progressLine redraws one line with a count and a rate, at most every
 // 200ms, on a terminal; with a nil writer it does nothing.
 type progressLine struct {
-	w     io.Writer
+	line  liveLine
 	what  string
 	start time.Time
 	last  time.Time
-	drawn bool
 }
 
 func newProgressLine(w io.Writer, what string) *progressLine {
 	now := time.Now()
-	return &progressLine{w: w, what: what, start: now, last: now}
+	return &progressLine{line: liveLine{w: w}, what: what, start: now, last: now}
 }
 
 func (p *progressLine) update(n int64) {
-	if p.w == nil {
+	if p.line.w == nil {
 		return
 	}
 	now := time.Now()
@@ -371,13 +370,7 @@ func (p *progressLine) update(n int64) {
 	}
 	p.last = now
 	rate := float64(n) / now.Sub(p.start).Seconds()
-	fmt.Fprintf(p.w, "\r\033[K%s: %d items (%.0f/s)", p.what, n, rate)
-	p.drawn = true
+	p.line.draw(fmt.Sprintf("%s: %d items (%.0f/s)", p.what, n, rate))
 }
 
-func (p *progressLine) done() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.drawn = false
-	}
-}
+func (p *progressLine) done() { p.line.clear() }

@@ -173,15 +173,13 @@ func (p *statusPrinter) print(st *queue.Stats) error {
 	if p.rates {
 		rate, eta := "-", "-"
 		if p.prev != nil {
-			if dt := st.Time.Sub(p.prev.Time).Seconds(); dt > 0 {
-				r := float64(st.Done-p.prev.Done) / dt
+			if r, left, ok := throughput(p.prev, st); ok {
 				rate = fmt.Sprintf("%.1f/s", r)
-				left := st.Pending + st.Processing
 				switch {
-				case left == 0:
+				case st.Pending+st.Processing == 0:
 					eta = "done"
-				case r > 0:
-					eta = time.Duration(float64(left) / r * float64(time.Second)).Round(time.Second).String()
+				case left > 0:
+					eta = left.String()
 				}
 			}
 		}

@@ -399,12 +399,15 @@ type jobProgress struct {
 	queue   *queue.Stats
 	first   *queue.Stats
 	ticker  *time.Ticker
-	drawn   bool
+	line    liveLine // on a terminal
 	lastOut string
 }
 
 func newJobProgress(w io.Writer, job string, start time.Time, quiet, plain bool) *jobProgress {
 	p := &jobProgress{w: w, job: job, start: start, quiet: quiet, tty: isTerminal(w) && !plain}
+	if p.tty {
+		p.line.w = w
+	}
 	every := 5 * time.Second
 	if p.tty {
 		every = time.Second
@@ -448,11 +451,10 @@ func (p *jobProgress) summary() string {
 	if p.first == nil {
 		p.first = st
 	}
-	if dt := st.Time.Sub(p.first.Time).Seconds(); dt > 0 && st.Done > p.first.Done {
-		rate := float64(st.Done-p.first.Done) / dt
+	if rate, eta, ok := throughput(p.first, st); ok && rate > 0 {
 		q += fmt.Sprintf(", %.1f/s", rate)
-		if left := st.Pending + st.Processing; left > 0 {
-			q += ", ETA " + time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second).String()
+		if eta > 0 {
+			q += ", ETA " + eta.String()
 		}
 	}
 	return q + "; " + s
@@ -466,8 +468,7 @@ func (p *jobProgress) draw(periodic bool) {
 	}
 	line := fmt.Sprintf("%s: %s (%v)", p.job, p.summary(), time.Since(p.start).Round(time.Second))
 	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-		p.drawn = true
+		p.line.draw(line)
 		return
 	}
 	if periodic && line != p.lastOut {
@@ -484,12 +485,7 @@ func (p *jobProgress) warn(msg string) {
 	fmt.Fprintln(p.w, "Warning: "+msg)
 }
 
-func (p *jobProgress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.drawn = false
-	}
-}
+func (p *jobProgress) clear() { p.line.clear() }
 
 func (p *jobProgress) stop() {
 	p.clear()
