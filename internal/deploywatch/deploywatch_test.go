@@ -11,19 +11,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/kubetest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
 const (
 	ns = "ns"
-	// deadline bounds every wait of a test; none of them sleeps.
-	deadline = 10 * time.Second
 )
 
 func testDeployment(mutate func(*appsv1.Deployment)) *appsv1.Deployment {
@@ -98,18 +95,11 @@ type result struct {
 }
 
 // start runs WaitReady for the Deployment of objs (the first object) and
-// returns once its watches are open: the fake's watch, unlike the API
-// server's, does not replay what changed between a list and a watch.
+// returns once its watches are open.
 func start(t *testing.T, o Options, objs ...runtime.Object) *waiting {
 	t.Helper()
 	w := &waiting{t: t, kube: fake.NewClientset(objs...), told: make(chan struct{}, 2), done: make(chan result, 1)}
-	opened := make(chan string, 10)
-	w.kube.PrependWatchReactor("*", func(action k8stesting.Action) (bool, watch.Interface, error) {
-		wa := action.(k8stesting.WatchActionImpl)
-		fw, err := w.kube.Tracker().Watch(wa.GetResource(), wa.GetNamespace(), wa.ListOptions)
-		opened <- wa.GetResource().Resource
-		return true, fw, err
-	})
+	opened := kubetest.WatchesOpened(w.kube)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	o.Namespace, o.Deployment = ns, objs[0].(*appsv1.Deployment)
@@ -129,7 +119,7 @@ func start(t *testing.T, o Options, objs ...runtime.Object) *waiting {
 		case r := <-w.done:
 			w.done <- r
 			return w // it ended before watching: fine, result() tells
-		case <-time.After(deadline):
+		case <-time.After(kubetest.Deadline):
 			t.Fatalf("timed out waiting for the watches, have %v", seen)
 		}
 	}
@@ -142,7 +132,7 @@ func (w *waiting) result() result {
 	case r := <-w.done:
 		w.done <- r
 		return r
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		w.t.Fatal("WaitReady did not return")
 	}
 	return result{}
@@ -185,7 +175,7 @@ func TestWaitsForTheRolloutAndAReadyPod(t *testing.T) {
 	w := start(t, Options{}, testDeployment(nil), testPod("redis-a", waitingFor("ContainerCreating", "")))
 	select {
 	case <-w.told:
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		t.Fatal("NotReadyYet not called")
 	}
 	w.updatePod(testPod("redis-a", ready))
@@ -245,7 +235,7 @@ func TestCrashLoopFailsAfterTheGrace(t *testing.T) {
 // waitForTimer waits until WaitReady has armed its timer on fc.
 func waitForTimer(t *testing.T, fc *clocktesting.FakeClock) {
 	t.Helper()
-	stop := time.Now().Add(deadline)
+	stop := time.Now().Add(kubetest.Deadline)
 	for !fc.HasWaiters() {
 		if time.Now().After(stop) {
 			t.Fatal("no timer armed")

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/kubetest"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -41,19 +41,12 @@ func TestDeleteRemovesTheJobInTheForeground(t *testing.T) {
 // heldJob is a cluster where deleting the Job only marks it, as a finalizer
 // (the foreground deletion's own, while pods remain) does; watchOpened gets
 // a value once the Job is watched.
-func heldJob(t *testing.T) (kube *fake.Clientset, watchOpened chan struct{}) {
+func heldJob(t *testing.T) (kube *fake.Clientset, watchOpened <-chan string) {
 	kube = fake.NewClientset(testJob(batchv1.JobStatus{}))
 	kube.PrependReactor("delete", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, nil
 	})
-	watchOpened = make(chan struct{}, 1)
-	kube.PrependWatchReactor("jobs", func(a k8stesting.Action) (bool, watch.Interface, error) {
-		wa := a.(k8stesting.WatchActionImpl)
-		w, err := kube.Tracker().Watch(wa.GetResource(), wa.GetNamespace(), wa.ListOptions)
-		watchOpened <- struct{}{}
-		return true, w, err
-	})
-	return kube, watchOpened
+	return kube, kubetest.WatchesOpened(kube)
 }
 
 func TestDeleteWaitsUntilTheJobIsGone(t *testing.T) {
@@ -64,7 +57,7 @@ func TestDeleteWaitsUntilTheJobIsGone(t *testing.T) {
 	case <-watchOpened:
 	case err := <-done:
 		t.Fatalf("Delete returned %v while the Job still existed", err)
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		t.Fatal("Delete did not watch the Job")
 	}
 	// The finalizer is done.
@@ -76,7 +69,7 @@ func TestDeleteWaitsUntilTheJobIsGone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		t.Fatal("Delete did not return once the Job was gone")
 	}
 }

@@ -14,12 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/kubetest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
@@ -27,8 +26,6 @@ const (
 	ns      = "wq"
 	jobName = "wq-job"
 	jobUID  = types.UID("job-uid")
-	// deadline bounds every wait of a test; none of them sleeps.
-	deadline = 10 * time.Second
 )
 
 func testJob(status batchv1.JobStatus) *batchv1.Job {
@@ -91,13 +88,7 @@ type watching struct {
 func startWatch(t *testing.T, o Options, objs ...runtime.Object) *watching {
 	t.Helper()
 	w := &watching{t: t, kube: fake.NewClientset(objs...), events: make(chan Event, 100), result: make(chan error, 1)}
-	opened := make(chan string, 10)
-	w.kube.PrependWatchReactor("*", func(action k8stesting.Action) (bool, watch.Interface, error) {
-		wa := action.(k8stesting.WatchActionImpl)
-		fw, err := w.kube.Tracker().Watch(wa.GetResource(), wa.GetNamespace(), wa.ListOptions)
-		opened <- wa.GetResource().Resource
-		return true, fw, err
-	})
+	opened := kubetest.WatchesOpened(w.kube)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	o.Namespace, o.Name = ns, jobName
@@ -109,7 +100,7 @@ func startWatch(t *testing.T, o Options, objs ...runtime.Object) *watching {
 			seen[r] = true
 		case err := <-w.result:
 			t.Fatalf("Watch returned before watching: %v", err)
-		case <-time.After(deadline):
+		case <-time.After(kubetest.Deadline):
 			t.Fatalf("timed out waiting for the watches, have %v", seen)
 		}
 	}
@@ -131,7 +122,7 @@ func (w *watching) next() Event {
 		default:
 			w.t.Fatalf("Watch returned %v while an event was expected", err)
 		}
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		w.t.Fatal("timed out waiting for an event")
 	}
 	panic("unreachable")
@@ -180,7 +171,7 @@ func (w *watching) wantResult(want error) {
 		if !errors.Is(err, want) {
 			w.t.Fatalf("Watch returned %v, want %v", err, want)
 		}
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		w.t.Fatal("timed out waiting for Watch to return")
 	}
 }
@@ -301,7 +292,7 @@ func TestWatchJobDeleted(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "was deleted") {
 			t.Errorf("Watch = %v, want job deleted", err)
 		}
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		t.Fatal("timed out")
 	}
 }
@@ -318,7 +309,7 @@ func TestWatchEndsWithContext(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Watch = %v, want context.Canceled", err)
 		}
-	case <-time.After(deadline):
+	case <-time.After(kubetest.Deadline):
 		t.Fatal("Watch did not return after cancel")
 	}
 }
@@ -437,7 +428,7 @@ func TestWatchReportsFailedCreate(t *testing.T) {
 // then evaluated the pods and found a problem still within its grace.
 func waitForTimer(t *testing.T, fc *clocktesting.FakeClock) {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, deadline, true,
+	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, kubetest.Deadline, true,
 		func(context.Context) (bool, error) { return fc.HasWaiters(), nil })
 	if err != nil {
 		t.Fatal("Watch never armed its timer")

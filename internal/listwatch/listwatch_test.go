@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/kubetest"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,8 +22,6 @@ const (
 	ns       = "wq"
 	selector = "job-name=wq-job"
 	listRV   = "100"
-	// deadline bounds every wait of a test; the back-off runs on a fake clock.
-	deadline = 10 * time.Second
 )
 
 func testPod(name, rv string) *corev1.Pod {
@@ -89,7 +88,7 @@ func start(t *testing.T, rv string, watchErrs ...error) *running {
 		cancel()
 		select {
 		case <-r.done:
-		case <-time.After(deadline):
+		case <-time.After(kubetest.Deadline):
 			t.Error("Run did not return after the context ended")
 		}
 	})
@@ -100,21 +99,10 @@ func start(t *testing.T, rv string, watchErrs ...error) *running {
 	return r
 }
 
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(deadline):
-		t.Fatalf("timed out waiting for %s", what)
-	}
-	panic("unreachable")
-}
-
 // watch returns the next Watch call, which must ask for rv.
 func (r *running) watch(rv string) opened {
 	r.t.Helper()
-	o := recv(r.t, r.watches, "a watch")
+	o := kubetest.Recv(r.t, r.watches, "a watch")
 	if o.rv != rv {
 		r.t.Fatalf("watching from resourceVersion %q, want %q", o.rv, rv)
 	}
@@ -124,7 +112,7 @@ func (r *running) watch(rv string) opened {
 // change returns the next change, which must be of type typ.
 func (r *running) change(typ watch.EventType) Change[*corev1.Pod] {
 	r.t.Helper()
-	c := recv(r.t, r.out, "a change")
+	c := kubetest.Recv(r.t, r.out, "a change")
 	if c.Type != typ {
 		r.t.Fatalf("got a change of type %q, want %q", c.Type, typ)
 	}
@@ -134,7 +122,7 @@ func (r *running) change(typ watch.EventType) Change[*corev1.Pod] {
 // backingOff polls, with a deadline, until Run pauses on its clock.
 func (r *running) backingOff() {
 	r.t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, deadline, true,
+	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, kubetest.Deadline, true,
 		func(context.Context) (bool, error) { return r.clock.HasWaiters(), nil })
 	if err != nil {
 		r.t.Fatal("timed out waiting for Run to back off")
@@ -159,7 +147,7 @@ func (r *running) noList() {
 
 func (r *running) stopped() {
 	r.t.Helper()
-	recv(r.t, r.done, "Run to return")
+	kubetest.Recv(r.t, r.done, "Run to return")
 }
 
 func TestRunReopensAClosedWatchFromTheLastVersion(t *testing.T) {
@@ -209,7 +197,7 @@ func TestRunRelistsWhenTheVersionIsGone(t *testing.T) {
 				r.watch("5").w.Error(tc.event)
 			}
 			r.backOff()
-			recv(t, r.lists, "a list")
+			kubetest.Recv(t, r.lists, "a list")
 			c := r.change("")
 			if len(c.Relist) != 1 || c.Relist[0].Name != "a" {
 				t.Fatalf("Relist = %v, want pod a", c.Relist)
@@ -221,7 +209,7 @@ func TestRunRelistsWhenTheVersionIsGone(t *testing.T) {
 
 func TestRunListsFirstWithoutAVersion(t *testing.T) {
 	r := start(t, "")
-	recv(t, r.lists, "a list")
+	kubetest.Recv(t, r.lists, "a list")
 	r.change("")
 	r.watch(listRV)
 }

@@ -7,11 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/kubetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 )
 
 // following runs Stream with Follow in the background.
@@ -37,21 +36,9 @@ func startFollowing(t *testing.T, o Options, pods ...*corev1.Pod) *following {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
 	t.Cleanup(cancel)
-	// The fake's watch does not replay deletions made between the list and
-	// the watch, as the API server would; wait for the watch before the
-	// test changes anything.
-	watching := make(chan struct{}, 1)
-	f.kube.PrependWatchReactor("pods", func(action k8stesting.Action) (bool, watch.Interface, error) {
-		wa := action.(k8stesting.WatchActionImpl)
-		w, err := f.kube.Tracker().Watch(wa.GetResource(), wa.GetNamespace(), wa.ListOptions)
-		select {
-		case watching <- struct{}{}:
-		default:
-		}
-		return true, w, err
-	})
+	watching := kubetest.WatchesOpened(f.kube)
 	go func() { f.result <- Stream(ctx, f.kube, o, f.rec) }()
-	recv(t, watching, "the pod watch")
+	kubetest.Recv(t, watching, "the pod watch")
 	return f
 }
 
@@ -78,7 +65,7 @@ func (f *following) write(o opened, text string) {
 
 func (f *following) wantLine(pod, text string) {
 	f.t.Helper()
-	l := recv(f.t, f.rec.lineCh, "line "+text)
+	l := kubetest.Recv(f.t, f.rec.lineCh, "line "+text)
 	if l.Pod != pod || string(l.Text) != text {
 		f.t.Fatalf("got line %s %q, want %s %q", l.Pod, l.Text, pod, text)
 	}
@@ -86,7 +73,7 @@ func (f *following) wantLine(pod, text string) {
 
 func (f *following) wantGone(pod, reason string) {
 	f.t.Helper()
-	got := recv(f.t, f.rec.goneCh, "PodGone "+pod)
+	got := kubetest.Recv(f.t, f.rec.goneCh, "PodGone "+pod)
 	if !strings.HasPrefix(got, pod+": ") || !strings.Contains(got, reason) {
 		f.t.Fatalf("PodGone %q, want %s: …%s…", got, pod, reason)
 	}
@@ -104,7 +91,7 @@ func (f *following) noOpens() {
 func TestFollowPicksUpNewPodsAndEndsWhenDone(t *testing.T) {
 	f := startFollowing(t, Options{Tail: -1}, testPod("wq-job-a", corev1.PodRunning, running("worker")))
 
-	a := recv(t, f.logs.opened, "stream of wq-job-a")
+	a := kubetest.Recv(t, f.logs.opened, "stream of wq-job-a")
 	if a.key != "wq-job-a/worker" || !a.opts.Follow {
 		t.Fatalf("opened %s with %+v", a.key, a.opts)
 	}
@@ -123,7 +110,7 @@ func TestFollowPicksUpNewPodsAndEndsWhenDone(t *testing.T) {
 	// b's container starts: its stream opens.
 	b.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{running("worker")}}
 	f.update(b)
-	ob := recv(t, f.logs.opened, "stream of wq-job-b")
+	ob := kubetest.Recv(t, f.logs.opened, "stream of wq-job-b")
 	if ob.key != "wq-job-b/worker" {
 		t.Fatalf("opened %s, want wq-job-b/worker", ob.key)
 	}
@@ -140,7 +127,7 @@ func TestFollowPicksUpNewPodsAndEndsWhenDone(t *testing.T) {
 	if err := a.w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := recv(t, f.result, "Stream to return"); err != nil {
+	if err := kubetest.Recv(t, f.result, "Stream to return"); err != nil {
 		t.Fatalf("Stream: %v", err)
 	}
 	got := f.rec.byPod()
@@ -167,7 +154,7 @@ func TestFollowReportsPodsThatNeverRan(t *testing.T) {
 	f.wantGone("wq-job-marker", "CreateContainerConfigError")
 	close(f.done)
 	f.wantGone("wq-job-slow", "container worker is waiting: ContainerCreating")
-	if err := recv(t, f.result, "Stream to return"); err != nil {
+	if err := kubetest.Recv(t, f.result, "Stream to return"); err != nil {
 		t.Fatalf("Stream: %v", err)
 	}
 	f.noOpens()
@@ -176,7 +163,7 @@ func TestFollowReportsPodsThatNeverRan(t *testing.T) {
 func TestFollowStreamsRestartedContainerAgain(t *testing.T) {
 	p := testPod("wq-job-a", corev1.PodRunning, running("worker"))
 	f := startFollowing(t, Options{Tail: 5}, p)
-	first := recv(t, f.logs.opened, "first instance")
+	first := kubetest.Recv(t, f.logs.opened, "first instance")
 	if first.opts.TailLines == nil || *first.opts.TailLines != 5 {
 		t.Errorf("first instance TailLines = %v, want 5", first.opts.TailLines)
 	}
@@ -192,7 +179,7 @@ func TestFollowStreamsRestartedContainerAgain(t *testing.T) {
 	if err := first.w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	second := recv(t, f.logs.opened, "second instance")
+	second := kubetest.Recv(t, f.logs.opened, "second instance")
 	if second.opts.TailLines != nil {
 		t.Errorf("restarted instance read with TailLines %d; want its whole log", *second.opts.TailLines)
 	}
@@ -202,16 +189,16 @@ func TestFollowStreamsRestartedContainerAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(f.done)
-	if err := recv(t, f.result, "Stream to return"); err != nil {
+	if err := kubetest.Recv(t, f.result, "Stream to return"); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestFollowEndsWithContext(t *testing.T) {
 	f := startFollowing(t, Options{Tail: -1}, testPod("wq-job-a", corev1.PodRunning, running("worker")))
-	recv(t, f.logs.opened, "stream of wq-job-a")
+	kubetest.Recv(t, f.logs.opened, "stream of wq-job-a")
 	f.cancel()
-	if err := recv(t, f.result, "Stream to return"); !errors.Is(err, context.Canceled) {
+	if err := kubetest.Recv(t, f.result, "Stream to return"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Stream = %v, want context.Canceled", err)
 	}
 }

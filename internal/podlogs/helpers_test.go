@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,21 +17,7 @@ import (
 const (
 	testNS  = "wq"
 	testSel = "job-name=wq-job"
-	// deadline bounds every wait of a test; none of them sleeps.
-	deadline = 10 * time.Second
 )
-
-// recv waits for one value from ch, failing the test after deadline.
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(deadline):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
 
 // testPod builds a pod of the test Job with one container per status.
 func testPod(name string, phase corev1.PodPhase, statuses ...corev1.ContainerStatus) *corev1.Pod {

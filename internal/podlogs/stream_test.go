@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/kubetest"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -136,10 +137,10 @@ func TestStreamBoundsConcurrentRequests(t *testing.T) {
 		}, rec)
 	}()
 	// Two streams open and block in Read; the other four must wait for them.
-	recv(t, logs.opened, "first open")
-	recv(t, logs.opened, "second open")
+	kubetest.Recv(t, logs.opened, "first open")
+	kubetest.Recv(t, logs.opened, "second open")
 	close(logs.gate)
-	if err := recv(t, done, "Stream to return"); err != nil {
+	if err := kubetest.Recv(t, done, "Stream to return"); err != nil {
 		t.Fatal(err)
 	}
 	if got := logs.maxConcurrent(); got != 2 {
