@@ -177,19 +177,9 @@ func WaitReady(ctx context.Context, kube kubernetes.Interface, o Options) (strin
 
 func deploymentListWatch(kube kubernetes.Interface, ns, name string) listwatch.ListWatch[*appsv1.Deployment] {
 	deploys := kube.AppsV1().Deployments(ns)
-	byName := fields.OneTermEqualSelector("metadata.name", name).String()
-	return listwatch.ListWatch[*appsv1.Deployment]{
-		List: func(ctx context.Context) ([]*appsv1.Deployment, string, error) {
-			list, err := deploys.List(ctx, metav1.ListOptions{FieldSelector: byName})
-			if err != nil {
-				return nil, "", err
-			}
-			return listwatch.Pointers(list.Items), list.ResourceVersion, nil
-		},
-		Watch: func(ctx context.Context, rv string) (watch.Interface, error) {
-			return deploys.Watch(ctx, metav1.ListOptions{FieldSelector: byName, ResourceVersion: rv, AllowWatchBookmarks: true})
-		},
-	}
+	byName := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+	return listwatch.For(deploys.List, deploys.Watch, byName,
+		func(l *appsv1.DeploymentList) []*appsv1.Deployment { return listwatch.Pointers(l.Items) })
 }
 
 // waiter is the state of WaitReady's loop; only that loop touches it.

@@ -177,29 +177,17 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 
 func jobListWatch(kube kubernetes.Interface, o Options) listwatch.ListWatch[*batchv1.Job] {
 	jobs := kube.BatchV1().Jobs(o.Namespace)
-	byName := fields.OneTermEqualSelector("metadata.name", o.Name).String()
-	return listwatch.ListWatch[*batchv1.Job]{
-		List: func(ctx context.Context) ([]*batchv1.Job, string, error) {
-			list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: byName})
-			if err != nil {
-				return nil, "", err
+	byName := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", o.Name).String()}
+	return listwatch.For(jobs.List, jobs.Watch, byName, func(l *batchv1.JobList) []*batchv1.Job {
+		items := []*batchv1.Job{}
+		for i := range l.Items {
+			// Filtered again: not every client honours field selectors.
+			if l.Items[i].Name == o.Name {
+				items = append(items, &l.Items[i])
 			}
-			var items []*batchv1.Job
-			for i := range list.Items {
-				// Filtered again: not every client honours field selectors.
-				if list.Items[i].Name == o.Name {
-					items = append(items, &list.Items[i])
-				}
-			}
-			if items == nil {
-				items = []*batchv1.Job{}
-			}
-			return items, list.ResourceVersion, nil
-		},
-		Watch: func(ctx context.Context, rv string) (watch.Interface, error) {
-			return jobs.Watch(ctx, metav1.ListOptions{FieldSelector: byName, ResourceVersion: rv, AllowWatchBookmarks: true})
-		},
-	}
+		}
+		return items
+	})
 }
 
 // podSelector is the Job's own selector, as its controller uses it. The API
@@ -218,19 +206,9 @@ func podSelector(job *batchv1.Job) (labels.Selector, error) {
 
 func eventListWatch(kube kubernetes.Interface, job *batchv1.Job) listwatch.ListWatch[*corev1.Event] {
 	events := kube.CoreV1().Events(job.Namespace)
-	about := fields.Set{"involvedObject.kind": "Job", "involvedObject.name": job.Name}.String()
-	return listwatch.ListWatch[*corev1.Event]{
-		List: func(ctx context.Context) ([]*corev1.Event, string, error) {
-			list, err := events.List(ctx, metav1.ListOptions{FieldSelector: about})
-			if err != nil {
-				return nil, "", err
-			}
-			return listwatch.Pointers(list.Items), list.ResourceVersion, nil
-		},
-		Watch: func(ctx context.Context, rv string) (watch.Interface, error) {
-			return events.Watch(ctx, metav1.ListOptions{FieldSelector: about, ResourceVersion: rv, AllowWatchBookmarks: true})
-		},
-	}
+	about := metav1.ListOptions{FieldSelector: fields.Set{"involvedObject.kind": "Job", "involvedObject.name": job.Name}.String()}
+	return listwatch.For(events.List, events.Watch, about,
+		func(l *corev1.EventList) []*corev1.Event { return listwatch.Pointers(l.Items) })
 }
 
 // watcher is the state of Watch's loop; only that loop touches it.

@@ -13,16 +13,30 @@ import (
 // selector ("" for every pod).
 func Pods(kube kubernetes.Interface, namespace, selector string) ListWatch[*corev1.Pod] {
 	pods := kube.CoreV1().Pods(namespace)
-	return ListWatch[*corev1.Pod]{
-		List: func(ctx context.Context) ([]*corev1.Pod, string, error) {
-			list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: selector})
+	return For(pods.List, pods.Watch, metav1.ListOptions{LabelSelector: selector},
+		func(l *corev1.PodList) []*corev1.Pod { return Pointers(l.Items) })
+}
+
+// For is the ListWatch of a typed client's List and Watch (e.g.
+// kube.BatchV1().Jobs(ns)) with the selectors of opts; items takes the
+// objects out of a list.
+func For[T metav1.Object, L metav1.ListInterface](
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFunc func(context.Context, metav1.ListOptions) (watch.Interface, error),
+	opts metav1.ListOptions, items func(L) []T,
+) ListWatch[T] {
+	return ListWatch[T]{
+		List: func(ctx context.Context) ([]T, string, error) {
+			l, err := list(ctx, opts)
 			if err != nil {
 				return nil, "", err
 			}
-			return Pointers(list.Items), list.ResourceVersion, nil
+			return items(l), l.GetResourceVersion(), nil
 		},
 		Watch: func(ctx context.Context, rv string) (watch.Interface, error) {
-			return pods.Watch(ctx, metav1.ListOptions{LabelSelector: selector, ResourceVersion: rv, AllowWatchBookmarks: true})
+			o := opts
+			o.ResourceVersion, o.AllowWatchBookmarks = rv, true
+			return watchFunc(ctx, o)
 		},
 	}
 }
