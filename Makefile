@@ -24,8 +24,9 @@ test: deps ## unit tests against a real redis-server, with -race (no cluster nee
 	go test -race -count=1 ./...
 
 .PHONY: bench
-bench: deps ## benchmarks: our code against its baselines in the same run, ratios printed
+bench: deps build ## benchmarks without a cluster: our code against its baselines in the same run, ratios printed
 	go test -run '^$$' -bench . -benchtime 1x ./...
+	bench/seed-loopback.sh
 
 # The local single-node cluster (hack/localcluster), images, demo and e2e.
 

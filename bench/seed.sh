@@ -27,7 +27,7 @@ REDISCLI_AUTH=$(kubectl -n "$NS" get secret redis-auth -o jsonpath='{.data.passw
 
 work=$(mktemp -d)
 cleanup_extra() { stop_port_forward; rm -rf "$work"; }
-seq -f 'item-%07g' 1 "$N" >"$work/items.txt"
+seq -f 'item-%07.0f' 1 "$N" >"$work/items.txt"
 # RESP for redis-cli --pipe: *3 $5 RPUSH $len queue $len item
 awk -v q=pipeq '{ printf "*3\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(q), q, length($0), $0 }' \
   "$work/items.txt" >"$work/items.resp"

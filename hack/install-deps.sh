@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the unit tests need on a Debian machine: a real redis-server
 # (tests start their own on loopback), redis-cli (the seeding benchmark's
-# baseline) and python3-redis (the docs' rediswq.py worker runs in the
-# interoperation tests). Does nothing when all are present.
+# baseline), python3-redis (the docs' rediswq.py worker runs in the
+# interoperation tests) and hyperfine (bench/seed-loopback.sh times the CLI
+# as a process with it). Does nothing when all are present.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 /usr/bin/python3 -c 'import redis' 2>/dev/null || need+=(python3-redis)
+command -v hyperfine >/dev/null || need+=(hyperfine)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=

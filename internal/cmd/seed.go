@@ -24,7 +24,10 @@ const seedExample = `  # Three items, worked on in this order
   seq 1 100000 | kubectl workqueue seed job2 -f -
 
   # Items that contain newlines, NUL-separated
-  find data -type f -print0 | kubectl workqueue seed job2 -0 -f -`
+  find data -type f -print0 | kubectl workqueue seed job2 -0 -f -
+
+  # Continue a run that stopped (Ctrl-C, a broken connection) after 176000 items
+  kubectl workqueue seed job2 -f items.txt --skip 176000`
 
 // seedIdleFlush is how long seed waits for more input before it pushes a
 // partial batch, so that items from a slow pipe reach the queue soon after

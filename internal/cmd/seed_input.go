@@ -191,9 +191,9 @@ func (d *dedup) warning() string {
 	return strings.Join(w, "\n")
 }
 
-// maxHashSlots bounds the duplicate check's memory (8 bytes a slot) for
-// inputs of many millions of items.
-const maxHashSlots = 1 << 23
+// maxHashSlots bounds the duplicate check's memory (8 bytes a slot, 32 MiB)
+// for inputs of many millions of items. A variable for the tests.
+var maxHashSlots = 1 << 22
 
 // hashSet is a set of 64-bit hashes: open addressing with linear probing,
 // a fraction of the memory of a Go map and about one cache miss a lookup,

@@ -133,6 +133,23 @@ func TestSeedAtAKeyOfAnotherTypeNamesTheProblem(t *testing.T) {
 	}
 }
 
+// Past what the duplicate check holds, the warning says how far it looked,
+// and still counts repeats of what it holds.
+func TestSeedDuplicateWarningSaysHowFarItLooked(t *testing.T) {
+	url, q := redisURL(t), redistest.QueueName(t)
+	defer func(n int) { maxHashSlots = n }(maxHashSlots)
+	maxHashSlots = 1 << 16 // full at 49152 items
+	var b strings.Builder
+	for i := range 60000 {
+		fmt.Fprintf(&b, "item-%d\n", i)
+	}
+	b.WriteString("item-7\n")
+	r := mustRun(t, b.String(), url, "seed", q, "-f", "-")
+	if !strings.Contains(r.errOut, "1 duplicate items") || !strings.Contains(r.errOut, "only among the first 49152 of the 60001 items") {
+		t.Fatalf("stderr %q", r.errOut)
+	}
+}
+
 // runInput runs the plugin with in as its stdin, which may pause or never end.
 func runInput(ctx context.Context, in io.Reader, args ...string) result {
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()

@@ -26,9 +26,15 @@ type SeedOptions struct {
 }
 
 // MaxBatchBytes ends a batch early when its items are large, which bounds
-// the memory of a run (two windows and a batch) and keeps each push well
-// inside Redis' limits on one argument.
+// the memory of a run (the queued batches, a window and a batch being
+// filled: about 10 MiB at the most) and keeps each push well inside Redis'
+// limits on one argument.
 const MaxBatchBytes = 256 << 10
+
+// maxWindowBytes ends a window early when its batches are large: go-redis
+// must write a whole window within its write timeout (3 s by default), also
+// through a slow port-forward.
+const maxWindowBytes = 1 << 20
 
 // progressTTL is how long a run's progress key outlives its last batch.
 const progressTTL = time.Hour
@@ -191,7 +197,8 @@ func (s *Seeder) progressKey() string { return s.q.name + ":seed:" + s.token }
 
 // send pushes the queued batches, a window per round trip: the first batch
 // alone (it carries the drained-queue guard, and nothing may land after a
-// refusal), then whatever has queued up meanwhile, up to Window batches.
+// refusal), then whatever has queued up meanwhile, up to Window batches or
+// maxWindowBytes.
 func (s *Seeder) send(ctx context.Context) {
 	defer close(s.done)
 	if err := seedScript.Load(ctx, s.q.rdb).Err(); err != nil {
@@ -215,14 +222,16 @@ func (s *Seeder) send(ctx context.Context) {
 			return
 		}
 		window = append(window[:0], b)
+		size := len(b.data)
 	fill:
-		for b.seq > 1 && len(window) < s.opts.Window {
+		for b.seq > 1 && len(window) < s.opts.Window && size < maxWindowBytes {
 			select {
 			case next := <-s.queued:
 				if next == nil {
 					break fill
 				}
 				window = append(window, next)
+				size += len(next.data)
 			default:
 				break fill
 			}
