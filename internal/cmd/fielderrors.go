@@ -32,6 +32,9 @@ var jobOptionFlags = map[string]string{
 	"passwordSecret.name":     "--redis-password-secret NAME",
 	"passwordSecret.key":      "--redis-password-secret KEY",
 	"lease":                   "--lease",
+	"container":               "--container",
+	"kueueQueue":              "--kueue-queue",
+	"base":                    "-f",
 	"maxAttempts":             "--max-attempts",
 }
 

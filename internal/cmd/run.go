@@ -37,6 +37,15 @@ const runExample = `  # The docs' pattern: the image's own program talks to the 
   # One pod per item (the coarse-parallel pattern)
   kubectl workqueue run job2 --image myimage:v1 --per-item -- /process {}
 
+  # Your own Job (e.g. the docs' job.yaml) as the base: run adds the queue
+  kubectl workqueue run job2 -f job.yaml
+
+  # What no flag covers, as a patch of the generated Job (its container is "worker")
+  kubectl workqueue run job2 --image myimage:v1 --patch-file gpu.yaml -- /process {}
+
+  # As many pods as pending items, at most 20; for Kueue to admit
+  kubectl workqueue run job2 --image myimage:v1 -p auto --max-parallelism 20 --kueue-queue team-a -- /process {}
+
   # Print the Job instead of running it
   kubectl workqueue run job2 --image myimage:v1 --dry-run=client -o yaml`
 
@@ -51,7 +60,6 @@ type RunOptions struct {
 	Name           string
 	Image          string
 	WorkerImage    string
-	Parallelism    int32
 	PerItem        bool
 	Restart        string
 	BackoffLimit   int32
@@ -70,6 +78,7 @@ type RunOptions struct {
 	Replace        bool
 	AllowEmpty     bool
 	Wait           bool
+	workload       workloadFlags
 	// waitOptions are the flags of the wait that follows, unless --wait=false.
 	waitOptions WaitOptions
 
@@ -82,10 +91,11 @@ type RunOptions struct {
 func NewCmdRun(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &RunOptions{
 		f: f, IOStreams: streams,
-		PrintFlags:  genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme.Scheme),
-		Parallelism: 1, Restart: "OnFailure", BackoffLimit: 6, Lease: queue.DefaultLease, MaxAttempts: 3,
+		PrintFlags: genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme.Scheme),
+		Restart:    "Never", BackoffLimit: 6, Lease: queue.DefaultLease, MaxAttempts: 3,
 		Wait: true, DryRun: "none",
 	}
+	o.workload.Parallelism.n = 1
 	o.waitOptions = WaitOptions{f: f, IOStreams: streams, StuckGrace: defaultStuckGrace}
 	cmd := &cobra.Command{
 		Use:   "run QUEUE --image IMAGE [--parallelism N] [-- COMMAND [ARGS...]]",
@@ -122,19 +132,18 @@ ones after --stuck-grace.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Image, "image", "", "image of the worker container (required)")
+	fl.StringVar(&o.Image, "image", "", "image of the worker container (required without -f)")
 	fl.StringVar(&o.Name, "name", "", "name of the Job (default: derived from the queue, e.g. wq-job2)")
 	fl.StringVar(&o.WorkerImage, "worker-image", version.WorkerImage(), "image holding the workqueue-worker binary, used with -- COMMAND")
-	fl.Int32VarP(&o.Parallelism, "parallelism", "p", o.Parallelism, "number of worker pods running at once")
 	fl.BoolVar(&o.PerItem, "per-item", false, "each pod takes exactly one item; completions = pending items")
-	fl.StringVar(&o.Restart, "restart", o.Restart, "the pods' restartPolicy: OnFailure or Never")
+	fl.StringVar(&o.Restart, "restart", o.Restart, "the pods' restartPolicy: Never (a pod disruption then does not count against --backoff-limit) or OnFailure")
 	fl.Int32Var(&o.BackoffLimit, "backoff-limit", o.BackoffLimit, "failed pods before the Job is marked failed")
 	fl.DurationVar(&o.ActiveDeadline, "active-deadline", 0, "fail the Job if it runs longer than this (e.g. 1h; 0 = no limit)")
 	fl.DurationVar(&o.TTLAfter, "ttl-after-finished", 0, "delete the finished Job after this long (0 = keep it)")
 	fl.StringVar(&o.Requests, "requests", "", "resource requests of the worker container, e.g. cpu=100m,memory=128Mi")
 	fl.StringVar(&o.Limits, "limits", "", "resource limits of the worker container, e.g. cpu=1,memory=512Mi")
 	fl.StringArrayVarP(&o.Env, "env", "e", nil, "environment variable NAME=VALUE for the workers (repeatable)")
-	fl.StringVar(&o.ServiceAccount, "service-account", "", "service account of the worker pods")
+	fl.StringVar(&o.ServiceAccount, "service-account", "", "service account of the worker pods (without one they get no API token)")
 	fl.StringArrayVar(&o.PullSecrets, "image-pull-secret", nil, "image pull Secret for the worker pods (repeatable)")
 	fl.StringVarP(&o.Labels, "labels", "l", "", "labels for the Job and its pods, e.g. team=data,run=7")
 	fl.BoolVar(&o.Restricted, "restricted", false, "make the pods pass the \"restricted\" Pod Security Standard (the image must run as non-root)")
@@ -145,6 +154,7 @@ ones after --stuck-grace.`,
 	fl.BoolVar(&o.Replace, "replace", false, "delete an existing Job of the same name first")
 	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "start even if the queue has no pending items")
 	fl.BoolVar(&o.Wait, "wait", o.Wait, "wait for the Job to finish, showing progress")
+	o.workload.addFlags(cmd)
 	o.waitOptions.addFlags(cmd)
 	o.PrintFlags.AddFlags(cmd)
 	return cmd
@@ -171,8 +181,8 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("unexpected arguments %q: put the worker's command after --, e.g. run %s --image IMG -- %s", args[1:], o.Queue, strings.Join(args[1:], " "))
 	}
 	o.flagsSet = func(name string) bool { return cmd.Flags().Changed(name) }
-	if o.Name == "" {
-		o.Name = manifest.JobName(o.Queue)
+	if err := o.workload.complete(o.In); err != nil {
+		return err
 	}
 	ns, err := o.f.namespace()
 	if err != nil {
@@ -192,8 +202,11 @@ func (o *RunOptions) Validate() error {
 	default:
 		return fmt.Errorf(`--dry-run %q: must be "none", "client" or "server"`, o.DryRun)
 	}
-	if o.Image == "" {
-		return errors.New("--image is required: the image of the worker container")
+	if o.Image == "" && o.workload.base == nil {
+		return errors.New("--image is required: the image of the worker container (or give your own Job with -f)")
+	}
+	if err := o.workload.validate(); err != nil {
+		return err
 	}
 	if o.Wait {
 		if err := o.waitOptions.Validate(); err != nil {
@@ -207,24 +220,50 @@ func (o *RunOptions) Validate() error {
 	if o.TTLAfter < 0 {
 		return fmt.Errorf("--ttl-after-finished %s: must not be negative (0 keeps the finished Job)", o.TTLAfter)
 	}
-	if o.PerItem && o.flagsSet("parallelism") && o.Parallelism < 1 {
-		return fmt.Errorf("--parallelism %d: must be at least 1", o.Parallelism)
-	}
-	_, err := o.job(0)
+	_, err := o.job(-1)
 	return err
 }
 
-// job builds the Job; completions is used with --per-item.
-func (o *RunOptions) job(completions int32) (*batchv1.Job, error) {
+// job builds the Job for pending items (-1: not known): one pod per item
+// with --per-item, and as many as --parallelism auto allows.
+//
+// With -f, the file is the base and only the flags given explicitly
+// override it; without, every flag counts with its default.
+func (o *RunOptions) job(pending int64) (*batchv1.Job, error) {
+	w := &o.workload
+	given := func(flag string) bool { return w.base == nil || o.flagsSet(flag) }
 	jo := manifest.JobOptions{
+		Base: w.base, Container: w.Container, Patches: w.patches, KueueQueue: w.KueueQueue,
 		Name: o.Name, Namespace: o.namespace, Queue: o.Queue, Image: o.Image, Command: o.Command,
-		WorkerImage: o.WorkerImage, Parallelism: o.Parallelism, PerItem: o.PerItem,
-		RestartPolicy: corev1.RestartPolicy(o.Restart), BackoffLimit: &o.BackoffLimit,
+		WorkerImage: o.WorkerImage, PerItem: o.PerItem,
 		ServiceAccount: o.ServiceAccount, ImagePullSecrets: o.PullSecrets, Restricted: o.Restricted,
-		RedisService: o.f.redis.service, Lease: o.Lease, MaxAttempts: o.MaxAttempts,
+		RedisService: o.f.redis.service,
+	}
+	switch {
+	case w.Parallelism.auto && pending >= 0:
+		jo.Parallelism = ptr.To(int32(max(1, min(int64(w.MaxParallelism), pending))))
+	case w.Parallelism.auto:
+		jo.Parallelism = ptr.To(w.MaxParallelism)
+	case given("parallelism"):
+		jo.Parallelism = ptr.To(w.Parallelism.n)
+	}
+	if given("restart") {
+		jo.RestartPolicy = corev1.RestartPolicy(o.Restart)
+	}
+	if given("backoff-limit") {
+		jo.BackoffLimit = &o.BackoffLimit
+	}
+	if given("lease") {
+		jo.Lease = o.Lease
+	}
+	if given("max-attempts") {
+		jo.MaxAttempts = o.MaxAttempts
+	}
+	if o.flagsSet("suspend") {
+		jo.Suspend = &w.Suspend
 	}
 	if o.PerItem {
-		c := max(completions, 1)
+		c := int32(max(1, min(pending, 1<<30)))
 		jo.Completions = &c
 	}
 	if o.ActiveDeadline > 0 {
@@ -260,7 +299,7 @@ func (o *RunOptions) job(completions int32) (*batchv1.Job, error) {
 		return nil, err
 	}
 	job, err := manifest.Job(jo)
-	return job, inFlagTerms(err, jobOptionFlags)
+	return job, inFlagTerms(err, w.flagNames())
 }
 
 // passwordSecret points the workers at Redis' password. The Secret made by
@@ -281,7 +320,7 @@ func (o *RunOptions) passwordSecret() (*corev1.SecretKeySelector, error) {
 // Run applies the Job (or prints it) and waits for it.
 func (o *RunOptions) Run(ctx context.Context) error {
 	if o.DryRun == "client" {
-		job, err := o.job(1)
+		job, err := o.job(-1)
 		if err != nil {
 			return err
 		}
@@ -293,8 +332,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	o.kube = kube
 
-	var completions int32
-	if !o.AllowEmpty || o.PerItem {
+	pending := int64(-1)
+	if !o.AllowEmpty || o.PerItem || o.workload.Parallelism.auto {
 		st, err := o.queueStats(ctx)
 		if err != nil {
 			return err
@@ -302,13 +341,14 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if st.Pending == 0 && !o.AllowEmpty {
 			return fmt.Errorf("queue %q has no pending items: seed it first (kubectl workqueue seed %s ITEM...), or pass --allow-empty", o.Queue, o.Queue)
 		}
-		completions = int32(min(st.Pending, 1<<30))
+		pending = st.Pending
 	}
-	job, err := o.job(completions)
+	job, err := o.job(pending)
 	if err != nil {
 		return err
 	}
-	if err := o.checkExisting(ctx); err != nil {
+	o.capParallelism(job, pending)
+	if err := o.checkExisting(ctx, job.Name); err != nil {
 		return err
 	}
 	res, err := applyObject(ctx, kube, o.namespace, job, applyOptions{DryRun: o.DryRun == "server"})
@@ -340,27 +380,40 @@ func (o *RunOptions) queueStats(ctx context.Context) (*queue.Stats, error) {
 	return st, nil
 }
 
+// capParallelism starts no more pods than there are pending items, and
+// says so.
+func (o *RunOptions) capParallelism(job *batchv1.Job, pending int64) {
+	if o.workload.Parallelism.auto {
+		fmt.Fprintf(o.ErrOut, "parallelism auto: %d pods for %d pending items (--max-parallelism %d)\n",
+			ptr.Deref(job.Spec.Parallelism, 1), pending, o.workload.MaxParallelism)
+	}
+	if was, capped := manifest.CapParallelism(job, pending); capped {
+		fmt.Fprintf(o.ErrOut, "parallelism %d lowered to %d: the queue has %d pending items, and a pod without an item would only exit\n",
+			was, *job.Spec.Parallelism, pending)
+	}
+}
+
 // checkExisting refuses to clobber a Job of the same name, unless --replace.
-func (o *RunOptions) checkExisting(ctx context.Context) error {
+func (o *RunOptions) checkExisting(ctx context.Context, name string) error {
 	jobs := o.kube.BatchV1().Jobs(o.namespace)
-	old, err := jobs.Get(ctx, o.Name, metav1.GetOptions{})
+	old, err := jobs.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("looking for an existing job %q: %w", o.Name, err)
+		return fmt.Errorf("looking for an existing job %q: %w", name, err)
 	}
 	if !o.Replace {
 		state := "is still running"
 		if c := finishedCondition(old); c != "" {
 			state = "has already finished (" + c + ")"
 		}
-		return fmt.Errorf("job %q %s in namespace %q: pass --replace to delete and recreate it, or --name to run another", o.Name, state, o.namespace)
+		return fmt.Errorf("job %q %s in namespace %q: pass --replace to delete and recreate it, or --name to run another", name, state, o.namespace)
 	}
 	if o.DryRun == "server" {
 		return nil
 	}
-	return jobwatch.Delete(ctx, o.kube, o.namespace, o.Name, 2*time.Minute)
+	return jobwatch.Delete(ctx, o.kube, o.namespace, name, 2*time.Minute)
 }
 
 func finishedCondition(job *batchv1.Job) string {

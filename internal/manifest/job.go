@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/objpatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -45,14 +46,26 @@ const (
 )
 
 // JobOptions describe the Job of 'kubectl workqueue run'.
+//
+// Without Base, the Job is built from the options alone. With Base (the
+// user's own Job manifest), the Job is Base with the queue's additions; an
+// option that is set (non-zero, non-nil) overrides Base's field, and an unset
+// one keeps it.
 type JobOptions struct {
-	// Name of the Job; default JobName(Queue).
+	// Base is the user's Job to build on; nil builds one from the options.
+	Base *UserJob
+	// Name of the Job; default Base's name, else JobName(Queue).
 	Name string
 	// Namespace of the Job; "" leaves it unset.
 	Namespace string
 	// Queue is the exact queue name (required).
 	Queue string
-	// Image of the main container (required).
+	// Container names the worker container: the one that gets the queue's
+	// environment, Image, Command, Resources and Env. Without Base it is the
+	// name of the one container (default WorkerContainer); with Base it picks
+	// one of its containers, and may be empty when Base has only one.
+	Container string
+	// Image of the worker container; required unless Base's container has one.
 	Image string
 	// Command is the user's command after "--". Empty runs the image's own
 	// entrypoint, which then talks to the queue itself (the docs' case); set, the
@@ -60,27 +73,36 @@ type JobOptions struct {
 	Command []string
 	// WorkerImage holds /workqueue-worker; required when Command is set, unused otherwise.
 	WorkerImage string
-	// Parallelism is the number of pods running at once (at least 1).
-	Parallelism int32
+	// Parallelism is the number of pods running at once (at least 1); nil
+	// keeps Base's, or 1.
+	Parallelism *int32
 	// Completions is unset by default: the Job is done when a pod exits 0 and
 	// the others have finished (the docs' work-queue semantics).
 	Completions *int32
 	// PerItem makes each pod take exactly one item (WORKQUEUE_MAX_ITEMS=1);
 	// the caller sets Completions to the number of pending items.
 	PerItem bool
-	// RestartPolicy is OnFailure (default) or Never.
+	// RestartPolicy is Never (default) or OnFailure. With Never, the Job gets
+	// DefaultPodFailurePolicy unless Base has a podFailurePolicy of its own.
 	RestartPolicy corev1.RestartPolicy
 	// BackoffLimit, ActiveDeadlineSeconds and TTLSecondsAfterFinished are the
-	// Job's fields of those names; nil leaves them to the API server.
+	// Job's fields of those names; nil leaves them to Base or the API server.
 	BackoffLimit            *int32
 	ActiveDeadlineSeconds   *int64
 	TTLSecondsAfterFinished *int32
-	// Resources of the main container.
+	// Suspend creates the Job suspended (spec.suspend); nil keeps Base's,
+	// or suspends when KueueQueue is set.
+	Suspend *bool
+	// KueueQueue is the Kueue LocalQueue that admits the Job (LabelKueueQueue).
+	KueueQueue string
+	// Resources of the worker container, added to Base's.
 	Resources corev1.ResourceRequirements
-	// Env is added to the main container after the worker variables, so it may
+	// Env is added to the worker container after the worker variables, so it may
 	// refer to them as $(WORKQUEUE_QUEUE). Names starting with EnvPrefix are rejected.
 	Env []corev1.EnvVar
-	// ServiceAccount of the pods; "" is the namespace's default.
+	// ServiceAccount of the pods; "" is Base's or the namespace's default.
+	// Without one the pods get no API token (automountServiceAccountToken:
+	// false): workers talk to Redis, not to the API server.
 	ServiceAccount string
 	// ImagePullSecrets are Secret names.
 	ImagePullSecrets []string
@@ -99,6 +121,9 @@ type JobOptions struct {
 	Lease time.Duration
 	// MaxAttempts is how often an item may fail; 0 leaves it to the worker.
 	MaxAttempts int
+	// Patches apply in order to the Job built from everything above. A patch
+	// may change anything but what the workers need (see Job).
+	Patches []objpatch.Patch
 }
 
 // reservedEnv maps each worker variable to the options that set it, for
@@ -119,15 +144,29 @@ var reservedPodLabels = []string{
 	batchv1.JobNameLabel, batchv1.ControllerUidLabel, "job-name", "controller-uid",
 }
 
+// DefaultPodFailurePolicy keeps pod disruptions (eviction, preemption, a
+// node drained: the DisruptionTarget condition) from counting against the
+// Job's backoffLimit: the disrupted pod's item goes back to the queue, and
+// the Job replaces the pod. Kubernetes allows a podFailurePolicy only with
+// restartPolicy Never.
+func DefaultPodFailurePolicy() *batchv1.PodFailurePolicy {
+	return &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+		Action: batchv1.PodFailurePolicyActionIgnore,
+		OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{
+			Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+		}},
+	}}}
+}
+
 // Job returns the Job whose pods work through o.Queue. Invalid options are
-// FieldErrors. o is not modified, and the Job shares no memory with it.
+// FieldErrors; problems of Base or of a patch are *objpatch.Errors naming
+// their Source. o is not modified, and the Job shares no memory with it.
+//
+// Each patch applies to the result of the previous one, and must keep what
+// the workers need: the worker container, its WORKQUEUE_* variables, the
+// injected worker's command, volumes and init container, the labels and
+// annotation that tie the Job to its queue, the namespace and completions.
 func Job(o JobOptions) (*batchv1.Job, error) {
-	if o.Name == "" {
-		o.Name = JobName(o.Queue)
-	}
-	if o.RestartPolicy == "" {
-		o.RestartPolicy = corev1.RestartPolicyOnFailure
-	}
 	if o.RedisService == "" {
 		o.RedisService = DefaultRedisService
 	}
@@ -137,58 +176,220 @@ func Job(o JobOptions) (*batchv1.Job, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-
-	labels := mergeLabels(map[string]string{
-		LabelManagedBy: ManagedByValue,
-		LabelQueue:     QueueLabelValue(o.Queue),
-	}, o.Labels)
-
-	main := corev1.Container{
-		Name:            WorkerContainer,
-		Image:           o.Image,
-		ImagePullPolicy: corev1.PullIfNotPresent,
-		Env:             append(o.workerEnv(), deepCopyEnv(o.Env)...),
-		Resources:       *o.Resources.DeepCopy(),
-		SecurityContext: restrictedContainerContext(),
+	job, worker, err := o.build()
+	if err != nil {
+		return nil, err
 	}
-	pod := corev1.PodSpec{
-		RestartPolicy:      o.RestartPolicy,
-		ServiceAccountName: o.ServiceAccount,
-		Containers:         []corev1.Container{main},
+	return o.patch(job, worker)
+}
+
+// build returns Base, or a Job of one container, with the options applied,
+// and the name of the worker container.
+func (o *JobOptions) build() (*batchv1.Job, string, error) {
+	job, err := o.start()
+	if err != nil {
+		return nil, "", err
+	}
+	var fe fieldErrors
+	ci := o.workerIndex(job, &fe)
+	if err := fe.err(); err != nil {
+		return nil, "", err
+	}
+	job.TypeMeta = metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}
+	if o.Name != "" {
+		job.Name = o.Name
+	} else if job.Name == "" {
+		job.Name = JobName(o.Queue)
+	}
+	if o.Namespace != "" {
+		job.Namespace = o.Namespace
+	}
+	ours := map[string]string{LabelManagedBy: ManagedByValue, LabelQueue: QueueLabelValue(o.Queue)}
+	job.Labels = mergeLabels(ours, mergeLabels(o.Labels, job.Labels))
+	if o.KueueQueue != "" {
+		job.Labels[LabelKueueQueue] = o.KueueQueue
+	}
+	if job.Annotations == nil {
+		job.Annotations = map[string]string{}
+	}
+	job.Annotations[AnnotationQueue] = o.Queue
+
+	spec := &job.Spec
+	spec.Template.Labels = mergeLabels(ours, mergeLabels(o.Labels, spec.Template.Labels))
+	switch {
+	case o.Parallelism != nil:
+		spec.Parallelism = copyPtr(o.Parallelism)
+	case spec.Parallelism == nil:
+		spec.Parallelism = ptr.To[int32](1)
+	}
+	if o.Completions != nil {
+		spec.Completions = copyPtr(o.Completions)
+	}
+	setIf(&spec.BackoffLimit, o.BackoffLimit)
+	setIf(&spec.ActiveDeadlineSeconds, o.ActiveDeadlineSeconds)
+	setIf(&spec.TTLSecondsAfterFinished, o.TTLSecondsAfterFinished)
+	switch {
+	case o.Suspend != nil:
+		spec.Suspend = copyPtr(o.Suspend)
+	case o.KueueQueue != "":
+		// Kueue's webhook suspends a Job with its label on creation too; a
+		// Job created suspended cannot start pods before Kueue admits it.
+		spec.Suspend = ptr.To(true)
+	}
+
+	pod := &spec.Template.Spec
+	if o.RestartPolicy != "" {
+		pod.RestartPolicy = o.RestartPolicy
+	} else if pod.RestartPolicy == "" {
+		pod.RestartPolicy = corev1.RestartPolicyNever
+	}
+	if o.ServiceAccount != "" {
+		pod.ServiceAccountName = o.ServiceAccount
+	}
+	if pod.ServiceAccountName == "" && pod.DeprecatedServiceAccount == "" && pod.AutomountServiceAccountToken == nil {
+		pod.AutomountServiceAccountToken = ptr.To(false)
 	}
 	for _, s := range o.ImagePullSecrets {
-		pod.ImagePullSecrets = append(pod.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
-	}
-	if o.Restricted {
-		pod.SecurityContext = &corev1.PodSecurityContext{
-			RunAsNonRoot:   ptr.To(true),
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		if !slices.Contains(pod.ImagePullSecrets, corev1.LocalObjectReference{Name: s}) {
+			pod.ImagePullSecrets = append(pod.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
 		}
 	}
-	if len(o.Command) > 0 {
-		injectWorker(&pod, o.WorkerImage, o.Command)
+	if spec.PodFailurePolicy == nil && pod.RestartPolicy == corev1.RestartPolicyNever {
+		spec.PodFailurePolicy = DefaultPodFailurePolicy()
 	}
 
-	return &batchv1.Job{
-		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        o.Name,
-			Namespace:   o.Namespace,
-			Labels:      copyLabels(labels),
-			Annotations: map[string]string{AnnotationQueue: o.Queue},
-		},
-		Spec: batchv1.JobSpec{
-			Parallelism:             ptr.To(o.Parallelism),
-			Completions:             copyPtr(o.Completions),
-			BackoffLimit:            copyPtr(o.BackoffLimit),
-			ActiveDeadlineSeconds:   copyPtr(o.ActiveDeadlineSeconds),
-			TTLSecondsAfterFinished: copyPtr(o.TTLSecondsAfterFinished),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: copyLabels(labels)},
-				Spec:       pod,
-			},
-		},
-	}, nil
+	c := &pod.Containers[ci]
+	if o.Image != "" {
+		c.Image = o.Image
+	}
+	if strings.TrimSpace(c.Image) == "" {
+		fe.add("image", nil, "is required")
+		return nil, "", fe.err()
+	}
+	c.Env = mergeEnv(o.workerEnv(), c.Env, deepCopyEnv(o.Env))
+	for name, q := range o.Resources.Requests {
+		if c.Resources.Requests == nil {
+			c.Resources.Requests = corev1.ResourceList{}
+		}
+		c.Resources.Requests[name] = q.DeepCopy()
+	}
+	for name, q := range o.Resources.Limits {
+		if c.Resources.Limits == nil {
+			c.Resources.Limits = corev1.ResourceList{}
+		}
+		c.Resources.Limits[name] = q.DeepCopy()
+	}
+	if o.Restricted {
+		restrict(pod)
+	}
+	if len(o.Command) > 0 {
+		injectWorker(pod, ci, o.WorkerImage, o.Command)
+	}
+	return job, c.Name, nil
+}
+
+// start is the Job that build fills in: a copy of Base, checked, or a Job of
+// one container.
+func (o *JobOptions) start() (*batchv1.Job, error) {
+	if o.Base == nil {
+		name := o.Container
+		if name == "" {
+			name = WorkerContainer
+		}
+		return &batchv1.Job{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{
+				Name:            name,
+				ImagePullPolicy: corev1.PullIfNotPresent,
+				SecurityContext: restrictedContainerContext(),
+			}},
+		}}}}, nil
+	}
+	return o.Base.start(o)
+}
+
+// workerIndex is the index of the worker container in job.
+func (o *JobOptions) workerIndex(job *batchv1.Job, errs *fieldErrors) int {
+	cs := job.Spec.Template.Spec.Containers
+	var names []string
+	for i, c := range cs {
+		if c.Name == o.Container || (o.Container == "" && len(cs) == 1) {
+			return i
+		}
+		names = append(names, c.Name)
+	}
+	has := fmt.Sprintf("%%s has %d containers: %s", len(cs), strings.Join(names, ", "))
+	if o.Container == "" {
+		errs.add("container", nil, "is required: "+has+"; name the one that works through the queue", "base")
+	} else {
+		errs.add("container", o.Container, "no such container: "+has, "base")
+	}
+	return -1
+}
+
+// mergeEnv is the worker's variables, then the container's own variables,
+// then the options' (which replace the container's of the same name).
+func mergeEnv(worker, own, options []corev1.EnvVar) []corev1.EnvVar {
+	skip := map[string]bool{}
+	for _, e := range worker {
+		skip[e.Name] = true
+	}
+	for _, e := range options {
+		skip[e.Name] = true
+	}
+	env := worker
+	for _, e := range own {
+		if !skip[e.Name] {
+			env = append(env, e)
+		}
+	}
+	return append(env, options...)
+}
+
+// restrict makes every container of pod, and the pod, pass the "restricted"
+// Pod Security Standard, keeping what already does.
+func restrict(pod *corev1.PodSpec) {
+	if pod.SecurityContext == nil {
+		pod.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	psc := pod.SecurityContext
+	psc.RunAsNonRoot = ptr.To(true)
+	if psc.SeccompProfile == nil {
+		psc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	}
+	for _, cs := range [][]corev1.Container{pod.InitContainers, pod.Containers} {
+		for i := range cs {
+			sc := cs[i].SecurityContext
+			if sc == nil {
+				sc = &corev1.SecurityContext{}
+				cs[i].SecurityContext = sc
+			}
+			sc.AllowPrivilegeEscalation = ptr.To(false)
+			if sc.Capabilities == nil {
+				sc.Capabilities = &corev1.Capabilities{}
+			}
+			sc.Capabilities.Drop = []corev1.Capability{"ALL"}
+			sc.Capabilities.Add = slices.DeleteFunc(sc.Capabilities.Add, func(c corev1.Capability) bool { return c != "NET_BIND_SERVICE" })
+		}
+	}
+}
+
+func setIf[T any](field **T, v *T) {
+	if v != nil {
+		*field = copyPtr(v)
+	}
+}
+
+// CapParallelism lowers job's parallelism to pending when it is higher:
+// pods beyond the pending items would start only to find nothing to do. An
+// empty queue (pending 0) leaves it alone. It returns the parallelism before,
+// and whether it changed.
+func CapParallelism(job *batchv1.Job, pending int64) (was int32, capped bool) {
+	was = ptr.Deref(job.Spec.Parallelism, 1)
+	if pending < 1 || int64(was) <= pending {
+		return was, false
+	}
+	job.Spec.Parallelism = ptr.To(int32(pending))
+	return was, true
 }
 
 // workerEnv is the environment of pkg/workerenv for the main container.
@@ -215,31 +416,44 @@ func (o *JobOptions) workerEnv() []corev1.EnvVar {
 	return env
 }
 
-// injectWorker makes the main container run the user's command under the
-// worker binary, which an init container copies from workerImage.
-func injectWorker(pod *corev1.PodSpec, workerImage string, command []string) {
-	pod.Volumes = append(pod.Volumes, corev1.Volume{
+// injectWorker makes container ci run the user's command under the worker
+// binary, which an init container copies from workerImage. It replaces what
+// an earlier injection left (a Base printed by run --dry-run).
+func injectWorker(pod *corev1.PodSpec, ci int, workerImage string, command []string) {
+	pod.Volumes = setByName(pod.Volumes, corev1.Volume{
 		Name:         WorkerBinVolume,
 		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-	})
+	}, func(v corev1.Volume) string { return v.Name })
 	sc := restrictedContainerContext()
 	sc.RunAsNonRoot = ptr.To(true)
 	sc.RunAsUser = ptr.To[int64](WorkerUID)
 	sc.RunAsGroup = ptr.To[int64](WorkerUID)
 	sc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
-	pod.InitContainers = append(pod.InitContainers, corev1.Container{
+	pod.InitContainers = setByName(pod.InitContainers, corev1.Container{
 		Name:            InstallWorkerContainer,
 		Image:           workerImage,
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		Command:         []string{WorkerImageBinary, "--install", WorkerBinDir},
 		VolumeMounts:    []corev1.VolumeMount{{Name: WorkerBinVolume, MountPath: WorkerBinDir}},
 		SecurityContext: sc,
-	})
-	main := &pod.Containers[0]
+	}, func(c corev1.Container) string { return c.Name })
+	main := &pod.Containers[ci]
 	main.Command = append([]string{WorkerInstalledBinary, "--"}, command...)
-	main.VolumeMounts = append(main.VolumeMounts, corev1.VolumeMount{
+	main.Args = nil
+	main.VolumeMounts = setByName(main.VolumeMounts, corev1.VolumeMount{
 		Name: WorkerBinVolume, MountPath: WorkerBinDir, ReadOnly: true,
-	})
+	}, func(m corev1.VolumeMount) string { return m.Name })
+}
+
+// setByName replaces the element of list named as v, or appends v.
+func setByName[T any](list []T, v T, name func(T) string) []T {
+	for i := range list {
+		if name(list[i]) == name(v) {
+			list[i] = v
+			return list
+		}
+	}
+	return append(list, v)
 }
 
 func (o *JobOptions) validate() error {
@@ -247,20 +461,21 @@ func (o *JobOptions) validate() error {
 	if o.Queue == "" {
 		errs.add("queue", nil, "is required")
 	}
-	if msgs := content.IsDNS1123Subdomain(o.Name); len(msgs) > 0 {
-		errs.invalid("name", o.Name, msgs)
-	} else if len(o.Name) > maxNameLen {
-		errs.add("name", o.Name, fmt.Sprintf("must be no more than %d characters (the Job controller puts it in a label)", maxNameLen))
+	if o.Name != "" {
+		errs.jobName("name", o.Name)
 	}
 	errs.namespace(o.Namespace)
-	if strings.TrimSpace(o.Image) == "" {
+	if o.Base == nil && strings.TrimSpace(o.Image) == "" {
 		errs.add("image", nil, "is required")
+	}
+	if o.Container != "" {
+		errs.invalid("container", o.Container, content.IsDNS1123Label(o.Container))
 	}
 	if len(o.Command) > 0 && o.WorkerImage == "" {
 		errs.add("workerImage", nil, "is required with a command")
 	}
-	if o.Parallelism < 1 {
-		errs.add("parallelism", o.Parallelism, "must be at least 1")
+	if o.Parallelism != nil && *o.Parallelism < 1 {
+		errs.add("parallelism", *o.Parallelism, "must be at least 1")
 	}
 	if o.Completions != nil && *o.Completions < 1 {
 		errs.add("completions", *o.Completions, "must be at least 1")
@@ -268,7 +483,7 @@ func (o *JobOptions) validate() error {
 	if o.PerItem && o.Completions == nil {
 		errs.add("completions", nil, "is required with %s (one pod per pending item)", "perItem")
 	}
-	if o.RestartPolicy != corev1.RestartPolicyOnFailure && o.RestartPolicy != corev1.RestartPolicyNever {
+	if rp := o.RestartPolicy; rp != "" && rp != corev1.RestartPolicyOnFailure && rp != corev1.RestartPolicyNever {
 		errs.add("restartPolicy", string(o.RestartPolicy), "must be OnFailure or Never")
 	}
 	if o.BackoffLimit != nil && *o.BackoffLimit < 0 {
@@ -302,6 +517,10 @@ func (o *JobOptions) validate() error {
 	}
 	if o.MaxAttempts < 0 {
 		errs.add("maxAttempts", o.MaxAttempts, "must not be negative")
+	}
+	if o.KueueQueue != "" {
+		errs.dns1123Subdomain("kueueQueue", o.KueueQueue)
+		errs.invalid("kueueQueue", o.KueueQueue, content.IsLabelValue(o.KueueQueue))
 	}
 	return errs.err()
 }

@@ -27,7 +27,7 @@ func mustJob(t *testing.T, o JobOptions) *batchv1.Job {
 
 // docsJob is the Kubernetes docs' case: the image talks to the queue itself.
 func docsJob() JobOptions {
-	return JobOptions{Namespace: "default", Queue: "job2", Image: "gcr.io/myproject/job-wq-2", Parallelism: 2}
+	return JobOptions{Namespace: "default", Queue: "job2", Image: "gcr.io/myproject/job-wq-2", Parallelism: ptr.To[int32](2)}
 }
 
 // commandJob runs the user's command under the injected worker, with most options set.
@@ -38,7 +38,7 @@ func commandJob() JobOptions {
 		Image:                   "docker.io/library/python:3.13-slim",
 		Command:                 []string{"python3", "/app/resize.py", "--quality", "90"},
 		WorkerImage:             testWorkerImage,
-		Parallelism:             4,
+		Parallelism:             ptr.To[int32](4),
 		BackoffLimit:            ptr.To[int32](6),
 		ActiveDeadlineSeconds:   ptr.To[int64](3600),
 		TTLSecondsAfterFinished: ptr.To[int32](86400),
@@ -65,7 +65,7 @@ func perItemJob() JobOptions {
 	o.WorkerImage = testWorkerImage
 	o.PerItem = true
 	o.Completions = ptr.To[int32](8)
-	o.Parallelism = 3
+	o.Parallelism = ptr.To[int32](3)
 	o.RestartPolicy = corev1.RestartPolicyNever
 	return o
 }
@@ -102,7 +102,7 @@ func envMap(t *testing.T, c corev1.Container) map[string]corev1.EnvVar {
 }
 
 func TestJobDocsDefaults(t *testing.T) {
-	j := mustJob(t, JobOptions{Queue: "Job_2", Image: "img", Parallelism: 2})
+	j := mustJob(t, JobOptions{Queue: "Job_2", Image: "img", Parallelism: ptr.To[int32](2)})
 	if j.APIVersion != "batch/v1" || j.Kind != "Job" {
 		t.Errorf("TypeMeta = %+v", j.TypeMeta)
 	}
@@ -119,9 +119,19 @@ func TestJobDocsDefaults(t *testing.T) {
 	if s.BackoffLimit != nil || s.ActiveDeadlineSeconds != nil || s.TTLSecondsAfterFinished != nil {
 		t.Errorf("optional fields set: %+v", s)
 	}
+	// As kubectl create job: Never, which lets disruptions not count as failures.
+	if !reflect.DeepEqual(s.PodFailurePolicy, DefaultPodFailurePolicy()) {
+		t.Errorf("podFailurePolicy = %+v, want DisruptionTarget ignored", s.PodFailurePolicy)
+	}
+	if s.Suspend != nil || j.Labels[LabelKueueQueue] != "" {
+		t.Errorf("suspend %v, labels %v: want neither suspended nor for Kueue", s.Suspend, j.Labels)
+	}
 	pod := s.Template.Spec
-	if pod.RestartPolicy != corev1.RestartPolicyOnFailure {
+	if pod.RestartPolicy != corev1.RestartPolicyNever {
 		t.Errorf("restartPolicy = %q", pod.RestartPolicy)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("automountServiceAccountToken = %v, want false: workers need no API token", pod.AutomountServiceAccountToken)
 	}
 	if len(pod.InitContainers) != 0 || len(pod.Volumes) != 0 || pod.SecurityContext != nil {
 		t.Errorf("docs job has init containers %v, volumes %v or pod security context %v", pod.InitContainers, pod.Volumes, pod.SecurityContext)
@@ -362,8 +372,8 @@ func TestJobValidation(t *testing.T) {
 		{"bad name", func(o *JobOptions) { o.Name = "My_Job" }, "name", `name "My_Job": `},
 		{"long name", func(o *JobOptions) { o.Name = strings.Repeat("a", 64) }, "name", "must be no more than 63 characters"},
 		{"bad namespace", func(o *JobOptions) { o.Namespace = "a.b" }, "namespace", `namespace "a.b": `},
-		{"parallelism 0", func(o *JobOptions) { o.Parallelism = 0 }, "parallelism", "parallelism 0: must be at least 1"},
-		{"parallelism -1", func(o *JobOptions) { o.Parallelism = -1 }, "parallelism", "parallelism -1: must be at least 1"},
+		{"parallelism 0", func(o *JobOptions) { o.Parallelism = ptr.To[int32](0) }, "parallelism", "parallelism 0: must be at least 1"},
+		{"parallelism -1", func(o *JobOptions) { o.Parallelism = ptr.To[int32](-1) }, "parallelism", "parallelism -1: must be at least 1"},
 		{"completions 0", func(o *JobOptions) { o.Completions = ptr.To[int32](0) }, "completions", "completions 0: must be at least 1"},
 		{"per-item without completions", func(o *JobOptions) { o.PerItem = true }, "completions", "completions is required with perItem"},
 		{"restart Always", func(o *JobOptions) { o.RestartPolicy = corev1.RestartPolicyAlways }, "restartPolicy", `restartPolicy "Always": must be OnFailure or Never`},
@@ -407,14 +417,14 @@ func TestJobValidation(t *testing.T) {
 }
 
 func TestJobValidationReportsAllErrors(t *testing.T) {
-	_, err := Job(JobOptions{Queue: "q"})
+	_, err := Job(JobOptions{Queue: "q", Parallelism: ptr.To[int32](0)})
 	fieldError(t, err, "image")
 	fieldError(t, err, "parallelism")
 }
 
 func TestFieldErrorsInTheCallersTerms(t *testing.T) {
 	o := docsJob()
-	o.Parallelism = 0
+	o.Parallelism = ptr.To[int32](0)
 	o.Env = []corev1.EnvVar{{Name: workerenv.Lease, Value: "1s"}}
 	_, err := Job(o)
 	var errs FieldErrors

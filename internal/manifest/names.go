@@ -14,6 +14,9 @@ const (
 	// AnnotationQueue holds the exact queue name of a Job.
 	AnnotationQueue = "workqueue.kubectl.io/queue"
 
+	// LabelKueueQueue names the Kueue LocalQueue that admits a Job.
+	LabelKueueQueue = "kueue.x-k8s.io/queue-name"
+
 	// PasswordSecretKey is the key of the Redis password in its Secret.
 	PasswordSecretKey = "password"
 )

@@ -98,6 +98,15 @@ func (errs *fieldErrors) dns1123Subdomain(field, value string) {
 	errs.invalid(field, value, content.IsDNS1123Subdomain(value))
 }
 
+// jobName checks a Job name, which the Job controller also puts in a label.
+func (errs *fieldErrors) jobName(field, name string) {
+	if msgs := content.IsDNS1123Subdomain(name); len(msgs) > 0 {
+		errs.invalid(field, name, msgs)
+	} else if len(name) > maxNameLen {
+		errs.add(field, name, fmt.Sprintf("must be no more than %d characters (the Job controller puts it in a label)", maxNameLen))
+	}
+}
+
 // namespace accepts "" (the caller's default namespace) or a valid name.
 func (errs *fieldErrors) namespace(ns string) {
 	if ns != "" {

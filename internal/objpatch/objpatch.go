@@ -19,6 +19,7 @@ import (
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -97,6 +98,23 @@ func Decode(source string, data []byte, out any) error {
 		return &Error{Source: source, Line: doc.line(), Err: fmt.Errorf("want an object (a map of fields), got %s", describe(js))}
 	}
 	return decodeStrict(source, doc, js, out)
+}
+
+// TypeOf reads the apiVersion and kind of the object in data (YAML or JSON),
+// for a caller to check before it decodes the object strictly.
+func TypeOf(source string, data []byte) (metav1.TypeMeta, error) {
+	var tm metav1.TypeMeta
+	doc, js, err := parse(source, data)
+	if err != nil {
+		return tm, err
+	}
+	if !bytes.HasPrefix(js, []byte("{")) {
+		return tm, &Error{Source: source, Line: doc.line(), Err: fmt.Errorf("want an object (a map of fields), got %s", describe(js))}
+	}
+	if err := json.Unmarshal(js, &tm); err != nil {
+		return tm, &Error{Source: source, Err: fmt.Errorf("apiVersion and kind: %w", err)}
+	}
+	return tm, nil
 }
 
 // Apply applies p to obj and returns the result as a new object of obj's
