@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 // docsJobYAML is the Kubernetes docs' job.yaml for the work-queue pattern.
@@ -169,7 +170,7 @@ func TestRunWorkloadErrors(t *testing.T) {
 
 // Bad input changes nothing on the cluster.
 func TestRunBadWorkloadAppliesNothing(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "a", "b", "c")
 	deployment := writeFile(t, "web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n")
 	kube := fake.NewClientset()
@@ -189,7 +190,7 @@ func TestRunBadWorkloadAppliesNothing(t *testing.T) {
 }
 
 func TestRunNeverMorePodsThanItems(t *testing.T) {
-	url, q := redisURL(t), queueName(t)
+	url, q := redisURL(t), redistest.QueueName(t)
 	mustRun(t, "", url, "seed", q, "a", "b", "c")
 	kube := fake.NewClientset()
 	for _, tc := range []struct {
