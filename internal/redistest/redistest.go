@@ -6,7 +6,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -31,18 +30,25 @@ const startTimeout = 10 * time.Second
 // where it fails.
 func Start(t testing.TB, args ...string) (addr string) {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server is required in CI: %v", err)
-		}
-		t.Skipf("redis-server not installed: %v", err)
-	}
+	requireServer(t)
 	addr, stop, err := Launch(t.TempDir(), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
 	return addr
+}
+
+// requireServer skips the test without redis-server on $PATH, except under
+// CI=true, where it fails.
+func requireServer(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis-server is required in CI: %v", err)
+		}
+		t.Skipf("redis-server not installed: %v", err)
+	}
 }
 
 // Main runs a package's tests with one redis-server shared by all of them,
@@ -73,13 +79,24 @@ func Main(m *testing.M, addr *string, args ...string) {
 // Launch starts a redis-server with its files in dir and returns its
 // address and a function that stops it.
 func Launch(dir string, args ...string) (addr string, stop func(), err error) {
+	return launchRetry(dir, plainPorts, answersPing, args)
+}
+
+// ports turns free ports into the arguments that make redis-server listen
+// on them: the first is the address returned.
+type ports func(free []int) []string
+
+func plainPorts(free []int) []string { return []string{"--port", strconv.Itoa(free[0])} }
+
+// launchRetry starts redis-server on free ports; a port may be taken before
+// redis-server binds it, so it tries again then.
+func launchRetry(dir string, listen ports, ready func(addr string) bool, args []string) (addr string, stop func(), err error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return "", nil, fmt.Errorf("redis-server is required (apt-get install redis-server): %w", err)
 	}
-	// The free port may be taken before redis-server binds it; try again then.
 	for attempt := 0; attempt < 3; attempt++ {
-		addr, stop, err = launch(bin, dir, args)
+		addr, stop, err = launch(bin, dir, listen, ready, args)
 		if !errors.Is(err, errExited) {
 			return addr, stop, err
 		}
@@ -89,21 +106,27 @@ func Launch(dir string, args ...string) (addr string, stop func(), err error) {
 
 var errExited = errors.New("redis-server exited")
 
-func launch(bin, dir string, args []string) (string, func(), error) {
-	port, err := freePort()
+func launch(bin, dir string, listen ports, ready func(string) bool, args []string) (string, func(), error) {
+	free, err := freePorts(2)
 	if err != nil {
 		return "", nil, err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmdArgs := append([]string{
-		"--port", strconv.Itoa(port),
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(free[0]))
+	var cmdArgs []string
+	if len(args) > 0 && strings.HasSuffix(args[0], ".conf") {
+		// A configuration file must come first (sentinels need one).
+		cmdArgs, args = append(cmdArgs, args[0]), args[1:]
+	}
+	cmdArgs = append(cmdArgs, listen(free)...)
+	cmdArgs = append(cmdArgs,
 		"--bind", "127.0.0.1",
 		"--dir", dir,
 		"--save", "",
 		"--appendonly", "no",
-	}, args...)
+	)
+	cmdArgs = append(cmdArgs, args...)
 	cmd := exec.Command(bin, cmdArgs...)
-	var out bytes.Buffer // read only after the process has exited
+	var out SyncBuffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
@@ -127,7 +150,7 @@ func launch(bin, dir string, args []string) (string, func(), error) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	timeout := time.After(startTimeout)
-	for !answersPing(addr) {
+	for !ready(addr) {
 		select {
 		case <-exited:
 			return "", nil, fmt.Errorf("%w:\n%s", errExited, out.String())
@@ -147,6 +170,10 @@ func answersPing(addr string) bool {
 	if err != nil {
 		return false
 	}
+	return pingConn(conn)
+}
+
+func pingConn(conn net.Conn) bool {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
 	if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
@@ -156,11 +183,16 @@ func answersPing(addr string) bool {
 	return err == nil && (strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH"))
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+// freePorts returns n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }

@@ -19,18 +19,17 @@ var listMarkers = []string{":stats", ":processing"}
 // only holds pending items pushed by other tools (e.g. redis-cli RPUSH) has
 // no key to tell it from any other list and is not found.
 //
-// It SCANs the keyspace, so it never blocks Redis, and its cost grows with
-// the number of keys.
+// It SCANs the keyspace (of every master of a Redis Cluster), so it never
+// blocks Redis, and its cost grows with the number of keys.
 func List(ctx context.Context, rdb redis.UniversalClient) ([]string, error) {
 	seen := map[string]bool{}
 	for _, suffix := range listMarkers {
-		iter := rdb.Scan(ctx, 0, "*"+suffix, 1000).Iterator()
-		for iter.Next(ctx) {
-			if name := strings.TrimSuffix(iter.Val(), suffix); name != "" {
+		err := scanKeys(ctx, rdb, "*"+suffix, func(key string) {
+			if name := strings.TrimSuffix(key, suffix); name != "" {
 				seen[name] = true
 			}
-		}
-		if err := iter.Err(); err != nil {
+		})
+		if err != nil {
 			return nil, fmt.Errorf("list queues: %w", err)
 		}
 	}

@@ -63,21 +63,30 @@ var (
 	//go:embed lua/complete_items.lua
 	completeItemsLua string
 
-	seedScript     = redis.NewScript(seedLua)
-	seedStopScript = redis.NewScript(seedStopLua)
+	seedScript     = newScript(seedLua)
+	seedStopScript = newScript(seedStopLua)
 	leaseScript    = newScript(leaseItemsLua, leaseLua)
 	completeScript = newScript(completeItemsLua, completeLua)
-	failScript     = redis.NewScript(failLua)
-	releaseScript  = redis.NewScript(releaseLua)
-	extendScript   = redis.NewScript(extendLua)
-	reclaimScript  = redis.NewScript(reclaimLua)
+	failScript     = newScript(failLua)
+	releaseScript  = newScript(releaseLua)
+	extendScript   = newScript(extendLua)
+	reclaimScript  = newScript(reclaimLua)
 
 	completeLeaseScript = newScript(completeItemsLua, leaseItemsLua, completeLeaseLua)
 )
 
+// scripts are all the scripts of the package, by their source, so that
+// tests can check that each declares every key it touches (see
+// docs/architecture.md, "Keys and Redis Cluster"). Make every script with
+// newScript.
+var scripts = map[*redis.Script]string{}
+
 // newScript is the script made of parts, in order.
 func newScript(parts ...string) *redis.Script {
-	return redis.NewScript(strings.Join(parts, "\n"))
+	src := strings.Join(parts, "\n")
+	s := redis.NewScript(src)
+	scripts[s] = src
+	return s
 }
 
 // DefaultLease is how long a lease lasts unless renewed.
@@ -144,6 +153,9 @@ func (q *Queue) explain(err error) error {
 	}
 	if strings.HasPrefix(err.Error(), "WRONGTYPE") {
 		return fmt.Errorf("%w: a key of queue %q is not a list (is %q really a work queue?): %v", ErrWrongType, q.name, q.name, err)
+	}
+	if strings.HasPrefix(err.Error(), "CROSSSLOT") {
+		return fmt.Errorf("%w: %v", q.noHashTag(), err)
 	}
 	return err
 }

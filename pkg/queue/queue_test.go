@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -24,7 +25,11 @@ import (
 // uses queues of its own names.
 var serverAddr string
 
-func TestMain(m *testing.M) { redistest.Main(m, &serverAddr) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	checkDeclaredKeys()
+	redistest.Main(m, &serverAddr)
+}
 
 func testClient(t testing.TB) *redis.Client {
 	t.Helper()

@@ -127,11 +127,10 @@ func (q *Queue) Delete(ctx context.Context) (int64, error) {
 		q.workersKey(), q.unleasedKey(), q.attemptsKey(), q.errorsKey()}
 	var n int64
 	for _, pattern := range []string{q.leasePrefix() + "*", q.name + ":seed:*"} {
-		iter := q.rdb.Scan(ctx, 0, escapeGlob(pattern[:len(pattern)-1])+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
+		err := scanKeys(ctx, q.rdb, escapeGlob(pattern[:len(pattern)-1])+"*", func(key string) {
+			keys = append(keys, key)
+		})
+		if err != nil {
 			return 0, fmt.Errorf("delete queue %q: %w", q.name, err)
 		}
 	}

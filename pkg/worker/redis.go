@@ -100,7 +100,7 @@ func (r *runner) fatalErr() error {
 // retryable tells errors that may pass (the connection, a server that is
 // loading or failing over) from those that will not.
 func retryable(err error) bool {
-	if errors.Is(err, queue.ErrWrongType) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, queue.ErrWrongType) || errors.Is(err, queue.ErrNoHashTag) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var rerr redis.Error
@@ -109,5 +109,5 @@ func retryable(err error) bool {
 	}
 	return redis.IsLoadingError(err) || redis.IsTryAgainError(err) || redis.IsMasterDownError(err) ||
 		redis.IsClusterDownError(err) || redis.IsReadOnlyError(err) || redis.IsMaxClientsError(err) ||
-		redis.HasErrorPrefix(err, "BUSY")
+		redis.HasErrorPrefix(err, "BUSY") || redis.HasErrorPrefix(err, "NOREPLICAS")
 }

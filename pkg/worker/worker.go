@@ -133,7 +133,8 @@ var ErrRedisUnreachable = errors.New("redis unreachable")
 // Run works on q's items with h until the queue is drained (nil error,
 // Summary.Drained), MaxItems items are through (nil error), ctx is
 // cancelled (ctx.Err()), or Redis fails for good. A queue name that
-// queue.ValidateName refuses is an error at once.
+// queue.ValidateName refuses, or Queue.Check (no hash tag on a Redis
+// Cluster), is an error at once.
 //
 // Cancelling ctx stops leasing at once and gives the items not yet started
 // back to the queue; running handlers get Options.ShutdownGrace to finish.
@@ -141,6 +142,9 @@ var ErrRedisUnreachable = errors.New("redis unreachable")
 // rather than failing it, as the handler was most likely interrupted.
 func Run(ctx context.Context, q *queue.Queue, h Handler, o Options) (Summary, error) {
 	if err := queue.ValidateName(q.Name()); err != nil {
+		return Summary{}, err
+	}
+	if err := q.Check(); err != nil {
 		return Summary{}, err
 	}
 	r := newRunner(ctx, q, h, o.withDefaults())

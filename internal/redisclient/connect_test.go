@@ -1,0 +1,255 @@
+package redisclient
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/certgen"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
+)
+
+// aclUser is the ACL user of the test servers; the default user is off, so
+// only it gets in.
+var aclUser = []string{"--user", "default", "off", "--user", "worker", "on", ">s3cret", "~*", "&*", "+@all"}
+
+func connect(t *testing.T, c Config) (*Client, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cl, err := Connect(ctx, c)
+	if err == nil {
+		t.Cleanup(func() { cl.Redis.Close() })
+	}
+	return cl, err
+}
+
+// works checks that the client can write and read back.
+func works(t *testing.T, cl *Client) {
+	t.Helper()
+	ctx := context.Background()
+	if err := cl.Redis.Set(ctx, "{k}1", "v", 0).Err(); err != nil {
+		t.Fatalf("SET: %v", err)
+	}
+	if v, err := cl.Redis.Get(ctx, "{k}1").Result(); err != nil || v != "v" {
+		t.Fatalf("GET = %q, %v", v, err)
+	}
+}
+
+func caOnly(t *testing.T, s *redistest.TLSServer) TLS {
+	t.Helper()
+	tl, err := ReadFiles(s.CAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tl
+}
+
+func TestConnectTLSWithPrivateCAAndACLUser(t *testing.T) {
+	s := redistest.StartTLS(t, redistest.TLSOptions{}, aclUser...)
+	port := s.Addr[strings.LastIndexByte(s.Addr, ':'):]
+	plain := redistest.Start(t)
+	otherCA, err := certgen.NewCA("another CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCAFile := filepath.Join(t.TempDir(), "other.crt")
+	if err := os.WriteFile(otherCAFile, otherCA.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrongCA, err := ReadFiles(otherCAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		c       Config
+		wantErr string // the explained error, with ADDR for the address
+	}{
+		{name: "user and password in the URL", c: Config{URL: "rediss://worker:s3cret@" + s.Addr, TLS: caOnly(t, s)}},
+		{name: "by the name localhost", c: Config{URL: "rediss://worker:s3cret@localhost" + port, TLS: caOnly(t, s)}},
+		{name: "user and password from elsewhere", c: Config{URL: "rediss://" + s.Addr, Username: "worker", Password: "s3cret", TLS: caOnly(t, s)}},
+		{name: "no verification", c: Config{URL: "rediss://worker:s3cret@" + s.Addr, TLS: TLS{InsecureSkipVerify: true}}},
+		{
+			name:    "no CA: the system's roots do not know it",
+			c:       Config{URL: "rediss://worker:s3cret@" + s.Addr},
+			wantErr: "Redis at ADDR presented a certificate signed by an unknown authority: pass the CA's certificate with --redis-ca FILE (or, to test only, --redis-insecure-skip-tls-verify)",
+		},
+		{
+			name:    "wrong CA",
+			c:       Config{URL: "rediss://worker:s3cret@" + s.Addr, TLS: wrongCA},
+			wantErr: "Redis at ADDR presented a certificate signed by an unknown authority: pass the CA's certificate with --redis-ca FILE (or, to test only, --redis-insecure-skip-tls-verify)",
+		},
+		{
+			name:    "a name the certificate does not hold",
+			c:       Config{URL: "rediss://worker:s3cret@" + s.Addr, TLS: TLS{CAPEM: s.CA.CertPEM, ServerName: "redis.example"}},
+			wantErr: "the certificate of Redis at ADDR is not valid for the name connected to (x509: certificate is valid for localhost, not redis.example): connect by a name the certificate holds",
+		},
+		{
+			name:    "plain client, TLS server",
+			c:       Config{URL: "redis://worker:s3cret@" + s.Addr},
+			wantErr: "Redis at ADDR closed the connection at once: if it takes only TLS, use a rediss:// URL",
+		},
+		{
+			name:    "TLS client, plain server",
+			c:       Config{URL: "rediss://" + plain, TLS: caOnly(t, s)},
+			wantErr: "Redis at ADDR did not complete a TLS handshake in time: if it speaks plain Redis there, use a redis:// URL, not rediss://",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl, err := connect(t, tc.c)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Connect: %v", err)
+				}
+				if cl.Mode != Standalone {
+					t.Errorf("Mode = %s, want %s", cl.Mode, Standalone)
+				}
+				works(t, cl)
+				return
+			}
+			if err == nil {
+				t.Fatal("Connect succeeded")
+			}
+			addr := strings.TrimPrefix(strings.TrimPrefix(tc.c.URL, "rediss://"), "redis://")
+			addr = addr[strings.LastIndexByte(addr, '@')+1:]
+			want := strings.ReplaceAll(tc.wantErr, "ADDR", addr)
+			got := ExplainTLS(err, addr, strings.HasPrefix(tc.c.URL, "rediss"))
+			if got == nil || got.Error() != want {
+				t.Fatalf("ExplainTLS(%v)\n= %v\nwant %s", err, got, want)
+			}
+			if !errors.Is(got, err) {
+				t.Error("the explained error does not wrap the cause")
+			}
+		})
+	}
+}
+
+func TestConnectWrongACLPasswordIsAnAuthError(t *testing.T) {
+	s := redistest.StartTLS(t, redistest.TLSOptions{}, aclUser...)
+	_, err := connect(t, Config{URL: "rediss://worker:nope@" + s.Addr, TLS: caOnly(t, s)})
+	if err == nil || !strings.HasPrefix(err.Error(), "WRONGPASS") {
+		t.Fatalf("err = %v, want WRONGPASS", err)
+	}
+	if ExplainTLS(err, s.Addr, true) != nil {
+		t.Error("a wrong password is explained as a TLS problem")
+	}
+}
+
+func TestConnectMutualTLS(t *testing.T) {
+	s := redistest.StartTLS(t, redistest.TLSOptions{RequireClientCert: true})
+	url := "rediss://" + s.Addr
+
+	_, err := connect(t, Config{URL: url, TLS: caOnly(t, s)})
+	want := "Redis at " + s.Addr + " did not accept the client certificate (tls: certificate required): pass one its CA signed with --redis-cert FILE and --redis-key FILE"
+	if got := ExplainTLS(err, s.Addr, true); got == nil || got.Error() != want {
+		t.Fatalf("without a client certificate: %v\nexplained %v\nwant      %s", err, got, want)
+	}
+
+	tl, err := ReadFiles(s.CAFile, s.ClientCertFile, s.ClientKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := connect(t, Config{URL: url, TLS: tl})
+	if err != nil {
+		t.Fatalf("with the client certificate: %v", err)
+	}
+	works(t, cl)
+
+	// The layout of a mounted Kubernetes TLS Secret gives the same.
+	dir := t.TempDir()
+	for src, dst := range map[string]string{s.CAFile: CAFileName, s.ClientCertFile: CertFileName, s.ClientKeyFile: KeyFileName} {
+		b, _ := os.ReadFile(src)
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl, err = ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err = connect(t, Config{URL: url, TLS: tl})
+	if err != nil {
+		t.Fatalf("with the certificate from a directory: %v", err)
+	}
+	works(t, cl)
+}
+
+func TestTLSSettingsNeedATLSURL(t *testing.T) {
+	_, err := Connect(context.Background(), Config{URL: "redis://127.0.0.1:1", TLS: TLS{CAPEM: []byte("x"), CAFrom: "--redis-ca x"}})
+	want := "TLS settings (--redis-ca, --redis-cert, --redis-key, --redis-insecure-skip-tls-verify) need a TLS URL: use rediss:// (or rediss+sentinel://) instead of redis://"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+}
+
+func TestTLSConfigErrorsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		tls  TLS
+		want string
+	}{
+		{TLS{CAPEM: []byte("not PEM"), CAFrom: "--redis-ca ca.pem"}, "--redis-ca ca.pem holds no PEM certificate (want the CA's certificate, -----BEGIN CERTIFICATE-----)"},
+		{TLS{CertPEM: []byte("x"), CertFrom: "--redis-cert c.pem"}, "client certificate --redis-cert c.pem has no key: give --redis-key too"},
+		{TLS{KeyPEM: []byte("x"), KeyFrom: "--redis-key k.pem"}, "client key --redis-key k.pem has no certificate: give --redis-cert too"},
+	} {
+		if _, err := tc.tls.Config(); err == nil || err.Error() != tc.want {
+			t.Errorf("err = %v\nwant %s", err, tc.want)
+		}
+	}
+	if _, err := ReadFiles("/nonexistent/ca.pem", "", ""); err == nil || !strings.HasPrefix(err.Error(), "--redis-ca: open /nonexistent/ca.pem") {
+		t.Errorf("ReadFiles: %v", err)
+	}
+}
+
+func TestConnectDetectsACluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	for _, addr := range c.Addrs {
+		cl, err := connect(t, Config{URL: "redis://" + addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl.Mode != Cluster {
+			t.Fatalf("Mode = %s via %s, want %s", cl.Mode, addr, Cluster)
+		}
+		// Keys of every node, through any node: no MOVED.
+		ctx := context.Background()
+		for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+			if err := cl.Redis.Set(ctx, k, addr, 0).Err(); err != nil {
+				t.Fatalf("SET %s via %s: %v", k, addr, err)
+			}
+		}
+	}
+	_, err := connect(t, Config{URL: "redis://" + c.Addrs[0] + "/2"})
+	want := "Redis at " + c.Addrs[0] + " is a Redis Cluster node, and a Cluster has only database 0: drop /2 from the URL"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+}
+
+func TestConnectDetectsAClusterForAUserWithoutINFO(t *testing.T) {
+	c := redistest.StartCluster(t, 3, "--user", "app", "on", ">pw", "~*", "&*", "+@all", "-info")
+	cl, err := connect(t, Config{URL: "redis://app:pw@" + c.Addrs[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.Mode != Cluster {
+		t.Fatalf("Mode = %s, want %s", cl.Mode, Cluster)
+	}
+}
+
+func TestConnectThroughSentinel(t *testing.T) {
+	s := redistest.StartSentinel(t)
+	cl, err := connect(t, Config{URL: s.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.Mode != Sentinel || !strings.Contains(cl.Addr, s.Master) {
+		t.Fatalf("Mode = %s, Addr = %s", cl.Mode, cl.Addr)
+	}
+	works(t, cl)
+}

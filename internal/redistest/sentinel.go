@@ -1,0 +1,122 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SentinelSet is a master, one replica and one Sentinel watching them, on
+// loopback.
+type SentinelSet struct {
+	// Master is the name the Sentinel knows the master by.
+	Master string
+	// MasterAddr and ReplicaAddr are the servers as started; after a
+	// failover their roles are swapped.
+	MasterAddr, ReplicaAddr string
+	// SentinelAddr is the Sentinel's host:port.
+	SentinelAddr string
+}
+
+// StartSentinel runs a master, a replica of it and a Sentinel (quorum 1), and
+// returns once the Sentinel knows the replica, so that a failover can
+// promote it. args are extra redis-server arguments for the two data
+// servers. All three stop when the test ends.
+func StartSentinel(t testing.TB, args ...string) *SentinelSet {
+	t.Helper()
+	requireServer(t)
+	s := &SentinelSet{Master: "wqmaster"}
+	var stop func()
+	var err error
+	// Either may be master: neither waits the default 5 s for more replicas
+	// before a full sync.
+	args = append([]string{"--repl-diskless-sync-delay", "0"}, args...)
+	s.MasterAddr, stop, err = Launch(t.TempDir(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	host, port := splitAddr(t, s.MasterAddr)
+	s.ReplicaAddr, stop, err = Launch(t.TempDir(), append([]string{"--replicaof", host, strconv.Itoa(port)}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	ctx := context.Background()
+	master := client(t, s.MasterAddr)
+	WaitFor(t, 20*time.Second, "the replica to sync", func() bool {
+		info, err := master.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "connected_slaves:1") && strings.Contains(info, "state=online")
+	})
+	// After a diskless sync the master streams writes to the replica only
+	// once the replica has acknowledged an offset, which it does once a
+	// second: until then a promoted replica would have nothing. A write
+	// and WAIT return once it has.
+	must(t, master.Set(ctx, "redistest:sync", 1, 0).Err())
+	must(t, master.Del(ctx, "redistest:sync").Err())
+	if n, err := master.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT for the replica = %d, %v", n, err)
+	}
+
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	// Sentinel rewrites its configuration file, so it gets one of its own.
+	cfg := fmt.Sprintf("sentinel monitor %s %s %d 1\nsentinel down-after-milliseconds %[1]s 2000\nsentinel failover-timeout %[1]s 10000\n", s.Master, host, port)
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.SentinelAddr, stop, err = launchRetry(dir, plainPorts, answersPing, []string{conf, "--sentinel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	sentinel := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddr})
+	t.Cleanup(func() { sentinel.Close() })
+	WaitFor(t, 30*time.Second, "the Sentinel to know the replica", func() bool {
+		replicas, err := sentinel.Replicas(ctx, s.Master).Result()
+		return err == nil && len(replicas) == 1 && replicas[0]["flags"] == "slave" && replicas[0]["master-link-status"] == "ok"
+	})
+	return s
+}
+
+// URL is the redis+sentinel URL of the set.
+func (s *SentinelSet) URL() string {
+	return "redis+sentinel://" + s.SentinelAddr + "/" + s.Master
+}
+
+// Failover has the Sentinel promote the replica (SENTINEL FAILOVER) and
+// returns the new master's address once the Sentinel reports it.
+func (s *SentinelSet) Failover(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	sentinel := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddr})
+	defer sentinel.Close()
+	old, err := sentinel.GetMasterAddrByName(ctx, s.Master).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sentinel.Failover(ctx, s.Master).Err(); err != nil {
+		t.Fatalf("SENTINEL FAILOVER: %v", err)
+	}
+	var now []string
+	WaitFor(t, 30*time.Second, "the Sentinel to report a new master", func() bool {
+		now, err = sentinel.GetMasterAddrByName(ctx, s.Master).Result()
+		return err == nil && now[1] != old[1]
+	})
+	return now[0] + ":" + now[1]
+}
+
+// client is a plain client of addr, closed when the test ends.
+func client(t testing.TB, addr string) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
