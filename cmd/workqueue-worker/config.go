@@ -5,15 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
-
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisclient"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
@@ -21,8 +19,15 @@ import (
 
 const (
 	envQueue       = workerenv.Queue
+	envURL         = workerenv.RedisURL
 	envAddr        = workerenv.RedisAddr
 	envPassword    = workerenv.RedisPassword
+	envUsername    = workerenv.RedisUsername
+	envCA          = workerenv.RedisCA
+	envCert        = workerenv.RedisCert
+	envKey         = workerenv.RedisKey
+	envInsecure    = workerenv.RedisInsecureSkipTLSVerify
+	envTLSDir      = workerenv.RedisTLSDir
 	envLease       = workerenv.Lease
 	envMaxAttempts = workerenv.MaxAttempts
 	envMaxItems    = workerenv.MaxItems
@@ -50,14 +55,26 @@ queue at once. The leases of running items are renewed every --lease/3, so
 an item is reclaimed by another worker only once this one has died.
 
 Exit status: 0 when the queue is drained or --max-items are done; 1 when
-Redis stays unreachable for --redis-timeout; 2 for bad flags; 128+N when
-stopped by signal N first.
+Redis stays unreachable for --redis-timeout; 2 for bad flags or a queue
+that cannot work there (on a Redis Cluster, a name without a hash tag);
+128+N when stopped by signal N first.
+
+Redis is one server, any node of a Redis Cluster (found out by asking it),
+or a master found and followed across failovers through Sentinel:
+  redis[s]://[[USER]:PASSWORD@]HOST:PORT[/DB]
+  redis[s]+sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB]
+rediss speaks TLS and checks the server's name; --redis-ca gives a private
+CA, --redis-cert and --redis-key a client certificate, and --redis-tls-dir a
+mounted Kubernetes TLS Secret holding any of ca.crt, tls.crt and tls.key.
 
 Configuration comes from the environment that 'kubectl workqueue run' sets,
 and flags override it:
-  WORKQUEUE_QUEUE, WORKQUEUE_REDIS_ADDR (host:port), WORKQUEUE_REDIS_PASSWORD,
-  WORKQUEUE_LEASE (a duration such as 60s), WORKQUEUE_MAX_ATTEMPTS,
-  WORKQUEUE_MAX_ITEMS.
+  WORKQUEUE_QUEUE, WORKQUEUE_REDIS_URL, or WORKQUEUE_REDIS_ADDR (host:port;
+  TLS when a CA is given), WORKQUEUE_REDIS_USERNAME and
+  WORKQUEUE_REDIS_PASSWORD (when the URL has none), WORKQUEUE_REDIS_CA,
+  WORKQUEUE_REDIS_CERT, WORKQUEUE_REDIS_KEY, WORKQUEUE_REDIS_TLS_DIR,
+  WORKQUEUE_REDIS_INSECURE_SKIP_TLS_VERIFY=true, WORKQUEUE_LEASE (a duration
+  such as 60s), WORKQUEUE_MAX_ATTEMPTS, WORKQUEUE_MAX_ITEMS.
 
 --install DIR copies this binary to DIR/workqueue-worker (for an init
 container that puts it into a volume shared with the user's image).
@@ -70,9 +87,16 @@ var errHelp = errors.New("help requested")
 
 // config is the worker's resolved configuration.
 type config struct {
-	queue         string
-	redisURL      string
-	redis         *redis.Options
+	queue    string
+	redisURL string
+	ca       string
+	cert     string
+	key      string
+	tlsDir   string
+	insecure bool
+	// redis is how to connect, resolved from the flags and the environment.
+	redis         *redisclient.Config
+	endpoint      *redisclient.Endpoint
 	passwordFrom  string
 	lease         time.Duration
 	maxAttempts   int
@@ -96,7 +120,12 @@ func (c *config) parse(args []string, lookupEnv func(string) (string, bool), std
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.queue, "queue", "", "the queue's name (default $"+envQueue+")")
-	fs.StringVar(&c.redisURL, "redis-url", "", "Redis as redis://[:password@]host:port[/db] (default $"+envAddr+"; without a password in the URL, $"+envPassword+" is used)")
+	fs.StringVar(&c.redisURL, "redis-url", "", "Redis' URL, see above (default $"+envURL+", else $"+envAddr+"; without a password in the URL, $"+envUsername+" and $"+envPassword+" are used)")
+	fs.StringVar(&c.ca, "redis-ca", "", "PEM `file` of the CA that signed Redis' certificate (default $"+envCA+"; else the system's CAs)")
+	fs.StringVar(&c.cert, "redis-cert", "", "PEM `file` of a client certificate for mutual TLS (default $"+envCert+")")
+	fs.StringVar(&c.key, "redis-key", "", "PEM `file` of the client certificate's key (default $"+envKey+")")
+	fs.StringVar(&c.tlsDir, "redis-tls-dir", "", "`dir`ectory holding ca.crt, tls.crt and tls.key, each if present, as a mounted Kubernetes TLS Secret does (default $"+envTLSDir+"); --redis-ca, --redis-cert and --redis-key take precedence")
+	fs.BoolVar(&c.insecure, "redis-insecure-skip-tls-verify", false, "accept any certificate from Redis, for tests only (default $"+envInsecure+")")
 	fs.DurationVar(&c.lease, "lease", 0, "how long an item is held without renewal (default $"+envLease+", else "+queue.DefaultLease.String()+")")
 	fs.IntVar(&c.maxAttempts, "max-attempts", 0, "failures before an item is dead-lettered (default $"+envMaxAttempts+", else "+strconv.Itoa(worker.DefaultMaxAttempts)+")")
 	fs.IntVar(&c.maxItems, "max-items", 0, "exit after this many items are done or dead-lettered; 1 gives one pod per item (default $"+envMaxItems+", else no limit)")
@@ -158,30 +187,85 @@ func (c *config) fromEnv(set map[string]bool, lookupEnv func(string) (string, bo
 		}
 	}
 
-	password, hasPassword := lookupEnv(envPassword)
-	switch {
-	case c.redisURL != "":
-		opts, err := redis.ParseURL(c.redisURL)
+	return c.redisFromEnv(set, env)
+}
+
+// redisFromEnv resolves how to reach Redis: the URL (else the address), the
+// credentials when the URL has none, and the TLS files.
+func (c *config) redisFromEnv(set map[string]bool, env func(string) string) error {
+	for _, f := range []struct {
+		flag, env string
+		dst       *string
+	}{
+		{"redis-url", envURL, &c.redisURL},
+		{"redis-ca", envCA, &c.ca},
+		{"redis-cert", envCert, &c.cert},
+		{"redis-key", envKey, &c.key},
+		{"redis-tls-dir", envTLSDir, &c.tlsDir},
+	} {
+		if !set[f.flag] {
+			*f.dst = env(f.env)
+		}
+	}
+	if !set["redis-insecure-skip-tls-verify"] && env(envInsecure) != "" {
+		v, err := strconv.ParseBool(env(envInsecure))
 		if err != nil {
-			var uerr *url.Error // repeats the URL, password included
-			if errors.As(err, &uerr) {
-				err = uerr.Err
-			}
-			return fmt.Errorf("invalid --redis-url: %w", err)
+			return fmt.Errorf("invalid %s %q: want true or false", envInsecure, env(envInsecure))
 		}
-		c.redis, c.passwordFrom = opts, "--redis-url"
-		if opts.Password == "" && hasPassword && password != "" {
-			opts.Password, c.passwordFrom = password, "$"+envPassword
+		c.insecure = v
+	}
+
+	var tls redisclient.TLS
+	if c.tlsDir != "" {
+		var err error
+		if tls, err = redisclient.ReadDir(c.tlsDir); err != nil {
+			return fmt.Errorf("--redis-tls-dir: %w", err)
 		}
-	case env(envAddr) != "":
-		c.redis = &redis.Options{Addr: env(envAddr), Password: password}
-		c.passwordFrom = "$" + envPassword
 	}
-	if c.redis != nil {
-		// One Redis, never a cluster: do not follow it elsewhere.
-		c.redis.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-		c.redis.PoolSize = max(c.redis.PoolSize, c.concurrency+4)
+	files, err := redisclient.ReadFiles(c.ca, c.cert, c.key)
+	if err != nil {
+		return err
 	}
+	if files.CAPEM != nil {
+		tls.CAPEM, tls.CAFrom = files.CAPEM, files.CAFrom
+	}
+	if files.CertPEM != nil || files.KeyPEM != nil {
+		tls.CertPEM, tls.CertFrom, tls.KeyPEM, tls.KeyFrom = files.CertPEM, files.CertFrom, files.KeyPEM, files.KeyFrom
+	}
+	tls.InsecureSkipVerify = c.insecure
+
+	rawURL, from := c.redisURL, "--redis-url"
+	if !set["redis-url"] && rawURL != "" {
+		from = "$" + envURL
+	}
+	if rawURL == "" && env(envAddr) != "" {
+		// The Service of init's Redis: TLS when it has a CA (init --tls).
+		scheme := "redis"
+		if tls.CAPEM != nil || tls.InsecureSkipVerify {
+			scheme = "rediss"
+		}
+		rawURL, from = scheme+"://"+env(envAddr), "$"+envAddr
+	}
+	if rawURL == "" {
+		return nil
+	}
+	ep, err := redisclient.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("invalid %s: %w", from, err)
+	}
+	c.endpoint = ep
+	c.redis = &redisclient.Config{TLS: tls}
+	c.passwordFrom = from
+	if ep.Options.Password == "" {
+		if p := env(envPassword); p != "" {
+			c.redis.Username, c.redis.Password, c.passwordFrom = env(envUsername), p, "$"+envPassword
+		}
+	}
+	// Each handler slot holds a connection, and lease renewal, reclaim and
+	// progress need theirs.
+	c.redis.PoolSize = max(10*runtime.GOMAXPROCS(0), c.concurrency+4)
+	// The worker retries failed calls itself, for --redis-timeout.
+	c.redis.DialTries = 1
 	return nil
 }
 
@@ -191,7 +275,7 @@ func (c *config) validate() error {
 	case c.queue == "":
 		return fmt.Errorf("no queue: set --queue or %s", envQueue)
 	case c.redis == nil:
-		return fmt.Errorf("no Redis: set --redis-url or %s (host:port)", envAddr)
+		return fmt.Errorf("no Redis: set --redis-url, %s, or %s (host:port)", envURL, envAddr)
 	case len(c.command) == 0:
 		return errors.New("no command: workqueue-worker [flags] -- COMMAND [ARGS...]")
 	case c.lease <= 0:

@@ -13,10 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisclient"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
@@ -86,9 +88,23 @@ func work(c *config, stdout, stderr *os.File) int {
 	out := newStreams(stdout, stderr, c.concurrency > 1)
 	log := newLogger(out.stderr)
 	redis.SetLogger(quietRedis{})
-	rdb := redis.NewClient(c.redis)
-	defer rdb.Close()
-	q := queue.New(rdb, c.queue)
+	cl, err := connect(ctx, c)
+	if err != nil {
+		if got != nil && errors.Is(err, context.Canceled) {
+			<-sigDone
+			sig := got.(syscall.Signal)
+			fmt.Fprintf(out.stderr, "%s: stopped by %s while connecting to Redis\n", name, signalName(sig))
+			return 128 + int(sig)
+		}
+		fmt.Fprintf(out.stderr, "%s: queue %s: %v\n", name, c.queue, explain(err, c))
+		return exitError
+	}
+	defer cl.Redis.Close()
+	q := queue.New(cl.Redis, c.queue)
+	if err := q.Check(); err != nil {
+		fmt.Fprintf(out.stderr, "%s: %v\n", name, err)
+		return exitUsage
+	}
 
 	cmd := &commander{args: c.command, env: os.Environ(), out: out, stopping: ctx.Done()}
 	sum, err := worker.Run(ctx, q, cmd.handle, worker.Options{
@@ -136,15 +152,62 @@ func summarize(s worker.Summary) string {
 	return out
 }
 
+// connect reaches Redis, retrying for --redis-timeout while it cannot be
+// reached, as the worker does once it runs: a pod may start before Redis is
+// ready.
+func connect(ctx context.Context, c *config) (*redisclient.Client, error) {
+	deadline := time.Now().Add(c.redisTimeout)
+	backoff := 50 * time.Millisecond
+	var cause error // the last failure that says more than "out of time"
+	for {
+		cctx, cancel := context.WithDeadline(ctx, deadline)
+		cl, err := redisclient.ConnectEndpoint(cctx, c.endpoint, *c.redis)
+		cancel()
+		if err != nil && (cause == nil || !errors.Is(err, context.DeadlineExceeded)) {
+			cause = err
+		}
+		switch {
+		case err == nil:
+			return cl, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case !transient(err):
+			return nil, err
+		case time.Now().Add(backoff).After(deadline):
+			return nil, fmt.Errorf("%w: failing for %v: %w", worker.ErrRedisUnreachable, c.redisTimeout, cause)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// transient tells the failures to connect that may pass (Redis starting,
+// loading or failing over) from those of configuration.
+func transient(err error) bool {
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		return redis.IsLoadingError(err) || redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsClusterDownError(err)
+	}
+	return !redisclient.IsTLSProblem(err) && !errors.Is(err, context.Canceled)
+}
+
 // explain names the fix for errors of configuration that Redis reports.
 func explain(err error, c *config) error {
+	addr := c.endpoint.Describe()
+	if e := redisclient.ExplainTLS(err, addr, c.endpoint.TLS); e != nil && redisclient.IsTLSProblem(err) {
+		return e
+	}
 	switch {
-	case redis.IsAuthError(err) && c.redis.Password == "":
-		return fmt.Errorf("Redis at %s wants a password: set %s or put it in --redis-url: %w", c.redis.Addr, envPassword, err)
+	case redis.IsAuthError(err) && c.redis.Password == "" && c.endpoint.Options.Password == "":
+		return fmt.Errorf("Redis at %s wants a password: set %s (and %s for an ACL user) or put it in the URL: %w", addr, envPassword, envUsername, err)
 	case redis.IsAuthError(err):
-		return fmt.Errorf("Redis at %s rejected the password from %s: %w", c.redis.Addr, c.passwordFrom, err)
+		return fmt.Errorf("Redis at %s rejected the password from %s: %w", addr, c.passwordFrom, err)
 	case errors.Is(err, worker.ErrRedisUnreachable):
-		return fmt.Errorf("cannot reach Redis at %s: %w", c.redis.Addr, err)
+		return fmt.Errorf("cannot reach Redis at %s: %w", addr, err)
 	}
 	return err
 }

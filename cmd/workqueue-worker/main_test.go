@@ -410,7 +410,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 		want string
 	}{
 		{nil, []string{"--", "true"}, "workqueue-worker: no queue: set --queue or WORKQUEUE_QUEUE\n"},
-		{[]string{"WORKQUEUE_QUEUE=q"}, []string{"--", "true"}, "workqueue-worker: no Redis: set --redis-url or WORKQUEUE_REDIS_ADDR (host:port)\n"},
+		{[]string{"WORKQUEUE_QUEUE=q"}, []string{"--", "true"}, "workqueue-worker: no Redis: set --redis-url, WORKQUEUE_REDIS_URL, or WORKQUEUE_REDIS_ADDR (host:port)\n"},
 		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, nil, "workqueue-worker: no command: workqueue-worker [flags] -- COMMAND [ARGS...]\n"},
 		{[]string{"WORKQUEUE_LEASE=soon"}, []string{"--", "true"}, "workqueue-worker: invalid WORKQUEUE_LEASE \"soon\": want a duration such as 60s\n"},
 		{[]string{"WORKQUEUE_QUEUE=q"}, []string{"--redis-url", "redis://:pw@h:x", "--", "true"}, "workqueue-worker: invalid --redis-url: "},

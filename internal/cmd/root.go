@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
 // NewCmdWorkqueue builds the root command with every subcommand.
@@ -134,19 +135,23 @@ func (f *factory) kubeClient() (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(c)
 }
 
+// openQueue is the queue called name in conn's Redis, once it is known that
+// it can work there: in a Redis Cluster its name needs a hash tag, which must
+// be said before anything is written.
+func openQueue(conn *redisconn.Conn, name string) (*queue.Queue, error) {
+	q := queue.New(conn.Client, name)
+	return q, q.Check()
+}
+
 // connectRedis reaches the queue's Redis as the --redis-* flags say: directly
-// with --redis-url, else through a port-forward to the Service.
+// with --redis-url(-secret), else through a port-forward to the Service.
+// Kubernetes is only used when a Secret is to be read or a port-forward made.
 func (f *factory) connectRedis(ctx context.Context, streams genericiooptions.IOStreams) (*redisconn.Conn, error) {
 	if f.connect != nil {
 		return f.connect(ctx, streams)
 	}
-	o := redisconn.Options{
-		URL:            f.redis.url,
-		Service:        f.redis.service,
-		Port:           f.redis.port,
-		PasswordSecret: f.redis.passwordSecret,
-	}
-	if o.URL != "" {
+	o := f.redis.options("")
+	if !o.NeedsKubernetes() {
 		return redisconn.Connect(ctx, o, nil, nil, streams.ErrOut)
 	}
 	ns, err := f.namespace()
@@ -154,9 +159,11 @@ func (f *factory) connectRedis(ctx context.Context, streams genericiooptions.IOS
 		return nil, err
 	}
 	o.Namespace = ns
-	config, err := f.restConfig()
-	if err != nil {
-		return nil, err
+	var config *rest.Config
+	if o.URL == "" && o.URLSecret == "" { // a port-forward
+		if config, err = f.restConfig(); err != nil {
+			return nil, err
+		}
 	}
 	kube, err := f.kubeClient()
 	if err != nil {

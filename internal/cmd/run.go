@@ -373,7 +373,11 @@ func (o *RunOptions) queueStats(ctx context.Context) (*queue.Stats, error) {
 		return nil, fmt.Errorf("%w (to start without looking at the queue, pass --allow-empty)", err)
 	}
 	defer conn.Close()
-	st, err := queue.New(conn.Client, o.Queue).Stats(ctx)
+	q, err := openQueue(conn, o.Queue)
+	if err != nil {
+		return nil, err
+	}
+	st, err := q.Stats(ctx)
 	if err != nil {
 		return nil, explainRedis(conn, err)
 	}

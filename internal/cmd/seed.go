@@ -141,7 +141,10 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	q := queue.New(conn.Client, o.Queue)
+	q, err := openQueue(conn, o.Queue)
+	if err != nil {
+		return err
+	}
 
 	ir := newItemReader(in, nul)
 	defer ir.close()
@@ -324,7 +327,7 @@ func (o *SeedOptions) settle(ctx context.Context, s *queue.Seeder, conn *redisco
 func explainRedis(conn *redisconn.Conn, err error) error {
 	var se *queue.SeedError
 	switch {
-	case errors.Is(err, queue.ErrDrained), errors.Is(err, queue.ErrWrongType):
+	case errors.Is(err, queue.ErrDrained), errors.Is(err, queue.ErrWrongType), errors.Is(err, queue.ErrNoHashTag):
 		return err
 	case errors.As(err, &se):
 		se.Err = conn.Explain(se.Err)

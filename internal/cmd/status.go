@@ -90,7 +90,10 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	q := queue.New(conn.Client, o.Queue)
+	q, err := openQueue(conn, o.Queue)
+	if err != nil {
+		return err
+	}
 
 	p := newStatusPrinter(o.Out, o.Output, o.Watch)
 	tick := time.NewTicker(o.Interval)

@@ -237,7 +237,11 @@ func (r *queueReader) stats(ctx context.Context) (*queue.Stats, error) {
 		}
 		r.conn = conn
 	}
-	st, err := queue.New(r.conn.Client, r.name).Stats(ctx)
+	q, err := openQueue(r.conn, r.name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := q.Stats(ctx)
 	if err != nil {
 		return nil, explainRedis(r.conn, err)
 	}

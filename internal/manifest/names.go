@@ -19,7 +19,23 @@ const (
 
 	// PasswordSecretKey is the key of the Redis password in its Secret.
 	PasswordSecretKey = "password"
+	// UsernameSecretKey is the key of an ACL user's name in the password's
+	// Secret (the keys of a kubernetes.io/basic-auth Secret); without it
+	// the password is the default user's.
+	UsernameSecretKey = "username"
+	// URLSecretKey is the default key of the Redis URL in the Secret of
+	// --redis-url-secret.
+	URLSecretKey = "url"
 )
+
+// TLSSecretName is the Secret of the Redis' server certificate that
+// 'init --tls' creates (tls.crt, tls.key, ca.crt), mounted only by Redis.
+func TLSSecretName(service string) string { return service + "-tls" }
+
+// CASecretName is the Secret holding only the CA certificate (ca.crt) of the
+// Redis that 'init --tls' creates: the commands and the workers trust it,
+// and find it by this name.
+func CASecretName(service string) string { return service + "-ca" }
 
 // PasswordSecretName is the Secret that 'init' creates for the Redis behind
 // service, and where every other command looks for the password by default.

@@ -28,6 +28,14 @@ type Config struct {
 	TLS TLS
 	// PoolSize is the most connections per Redis node (0: go-redis' default).
 	PoolSize int
+	// DialTries is how often a connection is dialled before an error is
+	// returned (0: go-redis' default, 5 tries 100 ms apart): 1 for a caller
+	// that retries with its own back-off and wants the error itself.
+	DialTries int
+	// SingleNode refuses a Redis Cluster node rather than following the
+	// cluster to its other nodes: for a URL that reaches one pod through a
+	// port-forward.
+	SingleNode bool
 }
 
 // Client is a client that has answered PING.
@@ -69,6 +77,9 @@ func ConnectEndpoint(ctx context.Context, ep *Endpoint, c Config) (*Client, erro
 	if c.PoolSize > 0 {
 		opts.PoolSize = c.PoolSize
 	}
+	if c.DialTries > 0 {
+		opts.DialerRetries = c.DialTries
+	}
 	// Follow no server-sent endpoint moves (Redis Enterprise maintenance
 	// notifications): a port-forward's 127.0.0.1 must stay where it is.
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
@@ -104,6 +115,9 @@ func ConnectEndpoint(ctx context.Context, ep *Endpoint, c Config) (*Client, erro
 		return &Client{Redis: rdb, Mode: Standalone, Addr: opts.Addr}, nil
 	}
 	rdb.Close()
+	if c.SingleNode {
+		return nil, fmt.Errorf("Redis at %s is a Redis Cluster node, whose other nodes a port-forward does not reach: pass --redis-url with the address of any node", opts.Addr)
+	}
 	if opts.DB != 0 {
 		return nil, fmt.Errorf("Redis at %s is a Redis Cluster node, and a Cluster has only database 0: drop /%d from the URL", opts.Addr, opts.DB)
 	}
@@ -184,6 +198,7 @@ func clusterOptions(o *redis.Options) *redis.ClusterOptions {
 		MaxIdleConns:             o.MaxIdleConns,
 		ConnMaxIdleTime:          o.ConnMaxIdleTime,
 		ConnMaxLifetime:          o.ConnMaxLifetime,
+		DialerRetries:            o.DialerRetries,
 		TLSConfig:                o.TLSConfig,
 		MaintNotificationsConfig: o.MaintNotificationsConfig,
 	}
@@ -213,6 +228,7 @@ func failoverOptions(ep *Endpoint, o *redis.Options) *redis.FailoverOptions {
 		MaxIdleConns:          o.MaxIdleConns,
 		ConnMaxIdleTime:       o.ConnMaxIdleTime,
 		ConnMaxLifetime:       o.ConnMaxLifetime,
+		DialerRetries:         o.DialerRetries,
 		TLSConfig:             o.TLSConfig,
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/certgen"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
 // aclUser is the ACL user of the test servers; the default user is off, so
@@ -163,7 +164,7 @@ func TestConnectMutualTLS(t *testing.T) {
 
 	// The layout of a mounted Kubernetes TLS Secret gives the same.
 	dir := t.TempDir()
-	for src, dst := range map[string]string{s.CAFile: CAFileName, s.ClientCertFile: CertFileName, s.ClientKeyFile: KeyFileName} {
+	for src, dst := range map[string]string{s.CAFile: workerenv.TLSCAFile, s.ClientCertFile: workerenv.TLSCertFile, s.ClientKeyFile: workerenv.TLSKeyFile} {
 		b, _ := os.ReadFile(src)
 		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o600); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,26 @@ import (
 	"syscall"
 )
 
+// IsTLSProblem reports whether err is a failure of TLS that trying again
+// cannot mend: a certificate that is not trusted, not valid or not for the
+// name connected to, a server that does not speak TLS, or a client
+// certificate the server refused.
+func IsTLSProblem(err error) bool {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		badName   x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		notTLS    tls.RecordHeaderError
+	)
+	return err != nil && (errors.As(err, &unknownCA) || errors.As(err, &badName) || errors.As(err, &invalid) ||
+		errors.As(err, &notTLS) || refusedClientCert(err.Error()))
+}
+
+func refusedClientCert(msg string) bool {
+	return strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") ||
+		strings.Contains(msg, "unknown certificate authority") || strings.Contains(msg, "handshake failure")
+}
+
 // ExplainTLS words a failure to connect that TLS settings can fix, naming
 // the flag to use (the CLI and the worker have the same TLS flags). It
 // returns nil when err is not such a failure. tlsUsed says whether the
@@ -36,8 +56,7 @@ func ExplainTLS(err error, addr string, tlsUsed bool) error {
 		return &explained{fmt.Sprintf("the certificate of Redis at %s is not valid: %v", addr, invalid.Error()), err}
 	case errors.As(err, &notTLS):
 		return &explained{fmt.Sprintf("Redis at %s does not speak TLS: use a redis:// URL, not rediss://", addr), err}
-	case tlsUsed && (strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") ||
-		strings.Contains(msg, "unknown certificate authority") || strings.Contains(msg, "handshake failure")):
+	case tlsUsed && refusedClientCert(msg):
 		return &explained{fmt.Sprintf("Redis at %s did not accept the client certificate (%s): pass one its CA signed with --redis-cert FILE and --redis-key FILE", addr, strings.TrimPrefix(msg, "remote error: ")), err}
 	case tlsUsed && isTimeout(err):
 		// A plain Redis waits for the end of a command line that a TLS

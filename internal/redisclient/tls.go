@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
 // TLS is what a client needs beyond the rediss scheme: the CA to trust
@@ -32,14 +34,6 @@ type TLS struct {
 func (t TLS) Set() bool {
 	return t.CAPEM != nil || t.CertPEM != nil || t.KeyPEM != nil || t.InsecureSkipVerify
 }
-
-// Names of the files in a directory where a Kubernetes TLS Secret is mounted
-// (and the keys of such a Secret).
-const (
-	CAFileName   = "ca.crt"
-	CertFileName = "tls.crt"
-	KeyFileName  = "tls.key"
-)
 
 // ReadFiles reads the PEM files of the --redis-ca, --redis-cert and
 // --redis-key flags; empty names are skipped.
@@ -76,9 +70,9 @@ func ReadDir(dir string) (TLS, error) {
 		pem  *[]byte
 		from *string
 	}{
-		{CAFileName, &t.CAPEM, &t.CAFrom},
-		{CertFileName, &t.CertPEM, &t.CertFrom},
-		{KeyFileName, &t.KeyPEM, &t.KeyFrom},
+		{workerenv.TLSCAFile, &t.CAPEM, &t.CAFrom},
+		{workerenv.TLSCertFile, &t.CertPEM, &t.CertFrom},
+		{workerenv.TLSKeyFile, &t.KeyPEM, &t.KeyFrom},
 	} {
 		path := filepath.Join(dir, f.name)
 		b, err := os.ReadFile(path)

@@ -22,6 +22,8 @@ type Target struct {
 	PasswordFrom string
 	// PortForward is set when Redis is reached through a port-forward to a pod.
 	PortForward bool
+	// TLS is set when the client speaks TLS.
+	TLS bool
 }
 
 // Explain turns a connection-level Redis error into a one-line message that

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	apihttpstream "k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/httpstream/spdy"
@@ -151,7 +152,7 @@ func TestConnectThroughPortForward(t *testing.T) {
 	if k.websockets.Load() == 0 {
 		t.Errorf("websockets were not tried first")
 	}
-	local := conn.Client.Options().Addr
+	local := conn.Client.(*redis.Client).Options().Addr
 	if !strings.HasPrefix(local, "127.0.0.1:") {
 		t.Errorf("client address = %q, want 127.0.0.1:<port>", local)
 	}

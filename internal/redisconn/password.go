@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -19,50 +20,71 @@ import (
 // Secret gives one; redis-cli reads the same variable.
 const PasswordEnv = "REDISCLI_AUTH"
 
-// ResolvePassword finds the Redis password for the Redis behind service.
+// Credentials are what Redis is logged into with: a password, and for an
+// ACL user its name (empty: the default user).
+type Credentials struct {
+	Username, Password string
+	// From describes where they came from, for messages ("secret ns/name
+	// key password", "$REDISCLI_AUTH"); empty when there is no password.
+	From string
+}
+
+// ResolvePassword finds the credentials for the Redis behind service.
 //
 // secretRef is "NAME[:KEY]" (KEY defaults to manifest.PasswordSecretKey); the
-// Secret and key must exist. When secretRef is empty, the Secret that 'init'
+// Secret and key must exist. A Secret that also has the key
+// manifest.UsernameSecretKey (as a kubernetes.io/basic-auth Secret does)
+// names an ACL user. When secretRef is empty, the Secret that 'init'
 // creates (manifest.PasswordSecretName(service)) is used if it exists, and
 // $REDISCLI_AUTH otherwise.
-//
-// from describes where the password came from, for messages ("secret
-// ns/name", "$REDISCLI_AUTH"); it is empty when there is no password.
-func ResolvePassword(ctx context.Context, kube kubernetes.Interface, namespace, service, secretRef string) (password, from string, err error) {
+func ResolvePassword(ctx context.Context, kube kubernetes.Interface, namespace, service, secretRef string) (Credentials, error) {
 	if secretRef != "" {
 		ref, err := ParseSecretRef(secretRef)
 		if err != nil {
-			return "", "", err
+			return Credentials{}, err
 		}
 		return secretPassword(ctx, kube, namespace, ref.Name, ref.Key)
 	}
 
 	name := manifest.PasswordSecretName(service)
-	password, from, err = secretPassword(ctx, kube, namespace, name, manifest.PasswordSecretKey)
+	creds, err := secretPassword(ctx, kube, namespace, name, manifest.PasswordSecretKey)
 	switch {
 	case err == nil:
-		return password, from, nil
+		return creds, nil
 	case os.Getenv(PasswordEnv) != "":
-		return os.Getenv(PasswordEnv), "$" + PasswordEnv, nil
+		return envPassword(), nil
 	case isNotFound(err):
-		return "", "", nil
+		return Credentials{}, nil
 	default:
-		return "", "", fmt.Errorf("%w; pass --redis-password-secret or set %s", err, PasswordEnv)
+		return Credentials{}, fmt.Errorf("%w; pass --redis-password-secret or set %s", err, PasswordEnv)
 	}
 }
 
-// SecretRef is the key of a Secret that holds the Redis password.
+// envPassword is the password of $REDISCLI_AUTH, if set.
+func envPassword() Credentials {
+	if p := os.Getenv(PasswordEnv); p != "" {
+		return Credentials{Password: p, From: "$" + PasswordEnv}
+	}
+	return Credentials{}
+}
+
+// SecretRef is a key of a Secret: of the Redis password, or URL.
 type SecretRef struct{ Name, Key string }
 
 // ParseSecretRef parses --redis-password-secret's "NAME[:KEY]"; KEY
 // defaults to manifest.PasswordSecretKey.
 func ParseSecretRef(ref string) (SecretRef, error) {
+	return parseRef("--redis-password-secret", ref, manifest.PasswordSecretKey)
+}
+
+// parseRef parses the "NAME[:KEY]" of flag; KEY defaults to defaultKey.
+func parseRef(flag, ref, defaultKey string) (SecretRef, error) {
 	name, key, hasKey := strings.Cut(ref, ":")
 	if !hasKey {
-		key = manifest.PasswordSecretKey
+		key = defaultKey
 	}
 	if name == "" || key == "" {
-		return SecretRef{}, fmt.Errorf("--redis-password-secret %q: want NAME or NAME:KEY", ref)
+		return SecretRef{}, fmt.Errorf("%s %q: want NAME or NAME:KEY", flag, ref)
 	}
 	return SecretRef{Name: name, Key: key}, nil
 }
@@ -75,22 +97,45 @@ func isNotFound(err error) bool {
 	return ok
 }
 
-func secretPassword(ctx context.Context, kube kubernetes.Interface, namespace, name, key string) (password, from string, err error) {
+func secretPassword(ctx context.Context, kube kubernetes.Interface, namespace, name, key string) (Credentials, error) {
+	secret, err := getSecret(ctx, kube, namespace, name, "the Redis password")
+	if err != nil {
+		return Credentials{}, err
+	}
+	value, err := secretKey(secret, key, "--redis-password-secret")
+	if err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{
+		Username: string(secret.Data[manifest.UsernameSecretKey]),
+		Password: string(value),
+		From:     fmt.Sprintf("secret %s/%s key %s", namespace, name, key),
+	}, nil
+}
+
+// getSecret reads a Secret; what says what it is read for, in errors.
+func getSecret(ctx context.Context, kube kubernetes.Interface, namespace, name, what string) (*corev1.Secret, error) {
 	secret, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", "", notFoundError{fmt.Errorf("secret %q not found in namespace %q", name, namespace)}
+		return nil, notFoundError{fmt.Errorf("secret %q not found in namespace %q", name, namespace)}
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("reading the Redis password from secret %q in namespace %q: %w", name, namespace, err)
+		return nil, fmt.Errorf("reading %s from secret %q in namespace %q: %w", what, name, namespace, err)
 	}
+	return secret, nil
+}
+
+// secretKey is the value of key in secret; the error lists the keys there
+// are and names flag, which takes NAME:KEY.
+func secretKey(secret *corev1.Secret, key, flag string) ([]byte, error) {
 	value, ok := secret.Data[key]
 	if !ok {
 		keys := slices.Sorted(maps.Keys(secret.Data))
 		if len(keys) == 0 {
 			keys = append(keys, "none")
 		}
-		return "", "", fmt.Errorf("secret %q in namespace %q has no key %q (keys: %s): pass --redis-password-secret %s:KEY",
-			name, namespace, key, strings.Join(keys, ", "), name)
+		return nil, fmt.Errorf("secret %q in namespace %q has no key %q (keys: %s): pass %s %s:KEY",
+			secret.Name, secret.Namespace, key, strings.Join(keys, ", "), flag, secret.Name)
 	}
-	return string(value), fmt.Sprintf("secret %s/%s key %s", namespace, name, key), nil
+	return value, nil
 }

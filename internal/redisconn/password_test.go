@@ -37,9 +37,16 @@ func TestResolvePassword(t *testing.T) {
 		env       string
 		forbid    bool // reading secrets is forbidden
 		want      string
+		wantUser  string
 		wantFrom  string
 		wantErr   string
 	}{
+		{
+			name:      "explicit secret with an ACL user",
+			objects:   []runtime.Object{secret("creds", map[string]string{manifest.PasswordSecretKey: "pw0", manifest.UsernameSecretKey: "worker"})},
+			secretRef: "creds",
+			want:      "pw0", wantUser: "worker", wantFrom: "secret jobs/creds key password",
+		},
 		{
 			name:      "explicit secret, default key",
 			objects:   []runtime.Object{secret("creds", map[string]string{manifest.PasswordSecretKey: "pw1"})},
@@ -105,7 +112,7 @@ func TestResolvePassword(t *testing.T) {
 			if tc.forbid {
 				kube.PrependReactor("get", "secrets", forbidden)
 			}
-			got, from, err := ResolvePassword(context.Background(), kube, ns, "redis", tc.secretRef)
+			creds, err := ResolvePassword(context.Background(), kube, ns, "redis", tc.secretRef)
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("err = %v\nwant   %s", err, tc.wantErr)
@@ -115,8 +122,8 @@ func TestResolvePassword(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
-			if got != tc.want || from != tc.wantFrom {
-				t.Fatalf("got %q from %q, want %q from %q", got, from, tc.want, tc.wantFrom)
+			if creds.Password != tc.want || creds.From != tc.wantFrom || creds.Username != tc.wantUser {
+				t.Fatalf("got %+v, want %q (user %q) from %q", creds, tc.want, tc.wantUser, tc.wantFrom)
 			}
 		})
 	}

@@ -29,6 +29,9 @@ type TLSOptions struct {
 	// RequireClientCert makes the server require a client certificate
 	// signed by its CA (mutual TLS).
 	RequireClientCert bool
+	// Hosts are names the server's certificate holds besides 127.0.0.1
+	// and localhost.
+	Hosts []string
 }
 
 // StartTLS runs a TLS-only redis-server (no plain port) as Start does; args
@@ -41,7 +44,7 @@ func StartTLS(t testing.TB, o TLSOptions, args ...string) *TLSServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err := ca.Server(time.Hour, "127.0.0.1", "localhost")
+	server, err := ca.Server(time.Hour, append([]string{"127.0.0.1", "localhost"}, o.Hosts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,28 @@ package workerenv
 const (
 	// Queue is the name of the queue (the Redis list key).
 	Queue = "WORKQUEUE_QUEUE"
+	// RedisURL is a Redis URL (redis[s]://, redis[s]+sentinel://); set from a
+	// Secret, as it may hold the password. When set, RedisAddr is not used.
+	RedisURL = "WORKQUEUE_REDIS_URL"
 	// RedisAddr is host:port of Redis, e.g. "redis:6379".
 	RedisAddr = "WORKQUEUE_REDIS_ADDR"
 	// RedisPassword is Redis' password; set from a Secret, never a literal.
 	RedisPassword = "WORKQUEUE_REDIS_PASSWORD"
+	// RedisUsername is the ACL user RedisPassword belongs to (unset: the
+	// default user); set from the same Secret.
+	RedisUsername = "WORKQUEUE_REDIS_USERNAME"
+	// RedisCA, RedisCert and RedisKey are PEM files: the CA to trust, and a
+	// client certificate with its key (the worker's --redis-ca, --redis-cert
+	// and --redis-key).
+	RedisCA   = "WORKQUEUE_REDIS_CA"
+	RedisCert = "WORKQUEUE_REDIS_CERT"
+	RedisKey  = "WORKQUEUE_REDIS_KEY"
+	// RedisInsecureSkipTLSVerify = "true" accepts any server certificate.
+	RedisInsecureSkipTLSVerify = "WORKQUEUE_REDIS_INSECURE_SKIP_TLS_VERIFY"
+	// RedisTLSDir is where a TLS Secret is mounted: TLSCAFile, and TLSCertFile
+	// with TLSKeyFile, each used when present. With RedisAddr (no URL), a CA
+	// there means Redis speaks TLS.
+	RedisTLSDir = "WORKQUEUE_REDIS_TLS_DIR"
 	// Lease is how long a worker holds an item before others may reclaim it, as a Go duration ("60s").
 	Lease = "WORKQUEUE_LEASE"
 	// MaxAttempts is how often an item may fail before it is dead-lettered.
@@ -19,4 +37,13 @@ const (
 	MaxItems = "WORKQUEUE_MAX_ITEMS"
 	// Item is set for the user's command: the item's bytes (also on its stdin).
 	Item = "WORKQUEUE_ITEM"
+)
+
+// The files of a TLS Secret mounted at RedisTLSDir, which are also its keys
+// (a kubernetes.io/tls Secret's, with the CA's certificate as cert-manager
+// adds it).
+const (
+	TLSCAFile   = "ca.crt"
+	TLSCertFile = "tls.crt"
+	TLSKeyFile  = "tls.key"
 )
