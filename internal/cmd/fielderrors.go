@@ -22,6 +22,7 @@ var jobOptionFlags = map[string]string{
 	"activeDeadlineSeconds":   "--active-deadline",
 	"ttlSecondsAfterFinished": "--ttl-after-finished",
 	"resources.requests":      "--requests",
+	"resources.limits":        "--limits",
 	"env":                     "--env",
 	"serviceAccount":          "--service-account",
 	"imagePullSecrets":        "--image-pull-secret",

@@ -104,6 +104,12 @@ func (o *LogsOptions) Validate() error {
 	if o.MaxRequests < 1 {
 		return fmt.Errorf("--max-requests %d: must be at least 1", o.MaxRequests)
 	}
+	if o.Tail < -1 {
+		return fmt.Errorf("--tail %d: must be -1 (all lines) or more", o.Tail)
+	}
+	if o.Since < 0 {
+		return fmt.Errorf("--since %s: must not be negative", o.Since)
+	}
 	return nil
 }
 

@@ -51,3 +51,19 @@ func TestLogsPrefixesEveryPodsLinesFinishedPodsIncluded(t *testing.T) {
 		t.Fatalf("-o yaml: %v", r.err)
 	}
 }
+
+// Values kubectl logs refuses are refused, not read as "all" or "no limit".
+func TestLogsRefusesNegativeTailAndSince(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"logs", "j", "--tail", "-5"}, "--tail -5: must be -1 (all lines) or more"},
+		{[]string{"logs", "j", "--since", "-5m"}, "--since -5m0s: must not be negative"},
+	} {
+		r := runKube(t, fake.NewClientset(), tc.args...)
+		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.args, r.err, tc.want)
+		}
+	}
+}

@@ -84,7 +84,10 @@ type RunOptions struct {
 
 	flagsSet  func(string) bool
 	namespace string
-	kube      kubernetes.Interface
+	// explicitNS: -n was given. As kubectl create's, a client dry run's
+	// manifest names a namespace only then, so that it applies anywhere.
+	explicitNS bool
+	kube       kubernetes.Interface
 }
 
 // NewCmdRun builds `kubectl workqueue run`.
@@ -135,7 +138,7 @@ ones after --stuck-grace.`,
 	fl.StringVar(&o.Image, "image", "", "image of the worker container (required without -f)")
 	fl.StringVar(&o.Name, "name", "", "name of the Job (default: derived from the queue, e.g. wq-job2)")
 	fl.StringVar(&o.WorkerImage, "worker-image", version.WorkerImage(), "image holding the workqueue-worker binary, used with -- COMMAND")
-	fl.BoolVar(&o.PerItem, "per-item", false, "each pod takes exactly one item; completions = pending items")
+	fl.BoolVar(&o.PerItem, "per-item", false, "one pod per pending item (completions = pending items): a pod exits once one item has left the queue, done or failed --max-attempts times; a pod whose item failed and went back to the queue takes the next one")
 	fl.StringVar(&o.Restart, "restart", o.Restart, "the pods' restartPolicy: Never (a pod disruption then does not count against --backoff-limit) or OnFailure")
 	fl.Int32Var(&o.BackoffLimit, "backoff-limit", o.BackoffLimit, "failed pods before the Job is marked failed")
 	fl.DurationVar(&o.ActiveDeadline, "active-deadline", 0, "fail the Job if it runs longer than this (e.g. 1h; 0 = no limit)")
@@ -189,6 +192,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.namespace = ns
+	o.explicitNS = o.f.configFlags.Namespace != nil && *o.f.configFlags.Namespace != ""
 	return nil
 }
 
@@ -220,6 +224,14 @@ func (o *RunOptions) Validate() error {
 	if o.TTLAfter < 0 {
 		return fmt.Errorf("--ttl-after-finished %s: must not be negative (0 keeps the finished Job)", o.TTLAfter)
 	}
+	// 0 would mean "the worker's default" to the generator: say so instead
+	// of silently running with 3 attempts or a 60s lease.
+	if o.Lease < time.Second {
+		return fmt.Errorf("--lease %s: must be at least 1s", o.Lease)
+	}
+	if o.MaxAttempts < 1 {
+		return fmt.Errorf("--max-attempts %d: must be at least 1", o.MaxAttempts)
+	}
 	_, err := o.job(-1)
 	return err
 }
@@ -234,7 +246,7 @@ func (o *RunOptions) job(pending int64) (*batchv1.Job, error) {
 	given := func(flag string) bool { return w.base == nil || o.flagsSet(flag) }
 	jo := manifest.JobOptions{
 		Base: w.base, Container: w.Container, Patches: w.patches, KueueQueue: w.KueueQueue,
-		Name: o.Name, Namespace: o.namespace, Queue: o.Queue, Image: o.Image, Command: o.Command,
+		Name: o.Name, Queue: o.Queue, Image: o.Image, Command: o.Command,
 		WorkerImage: o.WorkerImage, PerItem: o.PerItem,
 		ServiceAccount: o.ServiceAccount, ImagePullSecrets: o.PullSecrets, Restricted: o.Restricted,
 		RedisService: o.f.redis.service,
@@ -261,6 +273,9 @@ func (o *RunOptions) job(pending int64) (*batchv1.Job, error) {
 	}
 	if o.flagsSet("suspend") {
 		jo.Suspend = &w.Suspend
+	}
+	if o.explicitNS || o.DryRun != "client" {
+		jo.Namespace = o.namespace
 	}
 	if o.PerItem {
 		c := int32(max(1, min(pending, 1<<30)))
@@ -324,6 +339,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if o.PerItem {
+			// One pod per pending item: how many, only the queue knows.
+			job.Spec.Completions = nil
+			fmt.Fprintf(o.ErrOut, "Warning: --per-item: completions (one per pending item) are set from the queue when the Job is created; "+
+				"this client dry run reads no queue and leaves them out (--dry-run=server reads it)\n")
+		}
 		return o.print(job)
 	}
 	kube, err := o.f.kubeClient()
@@ -338,10 +359,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if st.Pending == 0 && !o.AllowEmpty {
-			return fmt.Errorf("queue %q has no pending items: seed it first (kubectl workqueue seed %s ITEM...), or pass --allow-empty", o.Queue, o.Queue)
+		if err := o.checkWork(st); err != nil {
+			return err
 		}
-		pending = st.Pending
+		// Items whose workers are gone come back to the queue once the
+		// new workers reclaim them: they need pods too.
+		pending = st.Pending + st.Expired
 	}
 	job, err := o.job(pending)
 	if err != nil {
@@ -365,6 +388,24 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	w := o.waitOptions
 	w.Job, w.namespace, w.kube = applied.Name, o.namespace, kube
 	return w.Run(ctx)
+}
+
+// checkWork refuses to start workers with nothing to do, unless
+// --allow-empty. Items in progress whose workers are gone (expired) are work:
+// only workers reclaim them, so the new ones will.
+func (o *RunOptions) checkWork(st *queue.Stats) error {
+	switch {
+	case st.Expired > 0:
+		fmt.Fprintf(o.ErrOut, "Queue %q: %s in progress without a live worker; the new workers take them back after the reclaim grace\n",
+			o.Queue, plural(st.Expired, "item"))
+	case st.Pending > 0 || o.AllowEmpty:
+	case st.Processing > 0:
+		return fmt.Errorf("queue %q has no pending items, and live workers (of another Job?) hold the %s in progress: "+
+			"no new workers are needed; to start some anyway, pass --allow-empty", o.Queue, plural(st.Processing, "item"))
+	default:
+		return fmt.Errorf("queue %q has no pending items: seed it first (kubectl workqueue seed %s ITEM...), or pass --allow-empty", o.Queue, o.Queue)
+	}
+	return nil
 }
 
 func (o *RunOptions) queueStats(ctx context.Context) (*queue.Stats, error) {
@@ -454,6 +495,9 @@ func parseResources(flag, s string) (corev1.ResourceList, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s %s=%s: %v", flag, k, v, err)
 		}
+		if _, dup := out[corev1.ResourceName(k)]; dup {
+			return nil, fmt.Errorf("%s %q: %s is given more than once", flag, s, k)
+		}
 		out[corev1.ResourceName(k)] = q
 	}
 	return out, nil
@@ -468,6 +512,9 @@ func parseLabels(s string) (map[string]string, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			return nil, fmt.Errorf("--labels %q: want KEY=VALUE[,KEY=VALUE]", s)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("--labels %q: %s is given more than once", s, k)
 		}
 		out[k] = v
 	}

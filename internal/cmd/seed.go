@@ -73,7 +73,9 @@ are; seed exits with status 130. To continue a run that stopped, run the
 same command with --skip and the count it printed.
 
 A queue that has run empty after being worked on is refused: its workers may
-be exiting and would leave new items behind. Pass --force to seed it anyway.`,
+be exiting and would leave new items behind. So is a queue that a --per-item
+Job works on: it runs one pod per item it found when it started. Pass --force
+to seed it anyway.`,
 		Example: seedExample,
 		Args:    nameArg("QUEUE", false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -90,7 +92,7 @@ be exiting and would leave new items behind. Pass --force to seed it anyway.`,
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "read items from FILE, one per line ('-' for stdin)")
 	cmd.Flags().BoolVarP(&o.Null, "null", "0", false, "items in the input end with NUL instead of newline, so they may contain newlines")
 	cmd.Flags().BoolVar(&o.Unique, "unique", false, "skip items that repeat earlier ones (keeps every item in memory)")
-	cmd.Flags().BoolVar(&o.Force, "force", false, "seed a queue even if it has drained and its workers may be exiting")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "seed even if no worker may take the new items: the queue has drained and its workers may be exiting, or a --per-item Job works on it")
 	cmd.Flags().IntVar(&o.BatchSize, "batch-size", o.BatchSize, "items per atomic push (a batch also ends at 256 KiB)")
 	cmd.Flags().Int64Var(&o.Skip, "skip", 0, "do not push the first N items that the input would push: continues a run that stopped after N")
 	return cmd
@@ -135,6 +137,9 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeInput()
+	if err := o.checkPerItemJob(ctx); err != nil {
+		return err
+	}
 
 	conn, err := o.f.connectRedis(ctx, o.IOStreams)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -79,8 +80,11 @@ type JobOptions struct {
 	// Completions is unset by default: the Job is done when a pod exits 0 and
 	// the others have finished (the docs' work-queue semantics).
 	Completions *int32
-	// PerItem makes each pod take exactly one item (WORKQUEUE_MAX_ITEMS=1);
-	// the caller sets Completions to the number of pending items.
+	// PerItem gives each item a pod of its own: a pod exits once one item
+	// has left the queue (WORKQUEUE_MAX_ITEMS=1: done, or dead-lettered; an
+	// item that failed and went back to the queue does not count, so its pod
+	// takes the next one). The caller sets Completions to the number of
+	// pending items.
 	PerItem bool
 	// RestartPolicy is Never (default) or OnFailure. With Never, the Job gets
 	// DefaultPodFailurePolicy unless Base has a podFailurePolicy of its own.
@@ -554,15 +558,45 @@ func (errs *fieldErrors) env(env []corev1.EnvVar) {
 	}
 }
 
-// resources rejects requests above their limits, which the API server would
-// reject only at apply time.
+// resources rejects what the API server would reject only at apply time:
+// names a container cannot ask for, negative quantities, requests above
+// their limits.
 func (errs *fieldErrors) resources(r corev1.ResourceRequirements) {
+	for _, list := range []struct {
+		field string
+		l     corev1.ResourceList
+	}{{"resources.requests", r.Requests}, {"resources.limits", r.Limits}} {
+		for _, name := range sortedResourceNames(list.l) {
+			q := list.l[name]
+			if !containerResource(string(name)) {
+				errs.add(list.field, string(name), "is no resource of a container: cpu, memory, ephemeral-storage, hugepages-<size>, or an extended resource such as example.com/gpu")
+			} else if q.Sign() < 0 {
+				errs.add(list.field, string(name)+"="+q.String(), "must not be negative")
+			}
+		}
+	}
 	for _, name := range sortedResourceNames(r.Requests) {
 		req := r.Requests[name]
 		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
 			errs.add("resources.requests", string(name)+"="+req.String(), "must not exceed its limit ("+lim.String()+")")
 		}
 	}
+}
+
+// containerResource says whether a container may request name: one of the
+// standard resources, or an extended one (a domain-prefixed name outside
+// kubernetes.io), as the API server's validation has it.
+func containerResource(name string) bool {
+	switch corev1.ResourceName(name) {
+	case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+		return true
+	}
+	if size, ok := strings.CutPrefix(name, corev1.ResourceHugePagesPrefix); ok {
+		_, err := resource.ParseQuantity(size)
+		return err == nil
+	}
+	return strings.Contains(name, "/") && !strings.Contains(name, "kubernetes.io/") &&
+		len(validation.IsQualifiedName("requests."+name)) == 0
 }
 
 func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
@@ -591,4 +625,22 @@ func copyPtr[T any](p *T) *T {
 	}
 	v := *p
 	return &v
+}
+
+// PerItemQueue returns the queue of a Job that Job made with PerItem, and
+// whether it is one: its completions were counted from the queue when it
+// was made, so it starts no pods for items added later.
+func PerItemQueue(job *batchv1.Job) (string, bool) {
+	queue, ok := job.Annotations[AnnotationQueue]
+	if !ok || job.Spec.Completions == nil {
+		return "", false
+	}
+	for _, c := range job.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == workerenv.MaxItems && e.Value != "" && e.Value != "0" {
+				return queue, true
+			}
+		}
+	}
+	return "", false
 }
