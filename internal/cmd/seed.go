@@ -267,6 +267,8 @@ func (r *seedRun) run(ctx context.Context) error {
 			}
 		}
 		if !ok {
+			// Ctrl-C after the whole input was read interrupted nothing.
+			r.interrupted = r.interrupted && !r.ir.eof
 			return r.ir.err
 		}
 		if err := r.take(chunk); err != nil {

@@ -19,10 +19,11 @@ const chunkSize = 256 << 10
 // nul, NUL-terminated records that may hold newlines; they are bytes and need
 // not be UTF-8.
 type itemReader struct {
-	chunks chan []byte // closed at the end of the input; then err says why
+	chunks chan []byte // closed when reading ends; then eof or err says why
 	free   chan []byte
 	stop   chan struct{}
 	once   sync.Once
+	eof    bool // the whole input was read
 	err    error
 	delim  byte
 	crlf   bool
@@ -70,6 +71,7 @@ func (ir *itemReader) read(r io.Reader) {
 			buf = next
 		}
 		if err == io.EOF {
+			ir.eof = true
 			return
 		}
 		if err != nil {

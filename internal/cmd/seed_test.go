@@ -220,16 +220,7 @@ func TestSeedInterruptedPushesWhatWasReadAndSaysHowToContinue(t *testing.T) {
 	defer func(d time.Duration) { seedIdleFlush = d }(seedIdleFlush)
 	seedIdleFlush = time.Hour // only the interruption may push the items
 
-	in := newPausingReader(t, "a\nb\nc\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan result, 1)
-	go func() { done <- runInput(ctx, in, url, "seed", q, "-f", "-") }()
-	<-in.waiting // a, b and c have been read
-	cancel()
-	r := <-done
-	if !errors.Is(r.err, ErrInterrupted) || ExitCode(r.err) != ExitInterrupted {
-		t.Fatalf("error %v, want ErrInterrupted", r.err)
-	}
+	r := interruptAfterReading(t, "a\nb\nc\n", url, "seed", q, "-f", "-")
 	if n := rdb.LLen(context.Background(), q).Val(); n != 3 {
 		t.Fatalf("queue holds %d items after Ctrl-C, want the 3 read", n)
 	}
@@ -244,6 +235,38 @@ func TestSeedInterruptedPushesWhatWasReadAndSaysHowToContinue(t *testing.T) {
 	if got := rdb.LRange(context.Background(), q, 0, -1).Val(); strings.Join(got, ",") != "e,d,c,b,a" {
 		t.Fatalf("list %v", got)
 	}
+}
+
+// Ctrl-C with batches in flight and chunks read but not yet taken: every
+// item read lands.
+func TestSeedInterruptedWithBatchesInFlightPushesEveryItemRead(t *testing.T) {
+	url, q := redisURL(t), redistest.QueueName(t)
+	var b strings.Builder
+	for i := range 200_000 {
+		fmt.Fprintf(&b, "item-%d\n", i)
+	}
+	r := interruptAfterReading(t, b.String(), url, "seed", q, "-f", "-")
+	if n := redisClient(t).LLen(context.Background(), q).Val(); n != 200_000 || !strings.Contains(r.errOut, "seeded 200000 items") {
+		t.Fatalf("queue holds %d items after Ctrl-C, want the 200000 read; stderr %q", n, r.errOut)
+	}
+}
+
+// interruptAfterReading runs the plugin on input that pauses after data,
+// cancels its context (Ctrl-C) once all of data has been read, and expects
+// it to return ErrInterrupted.
+func interruptAfterReading(t *testing.T, data string, args ...string) result {
+	t.Helper()
+	in := newPausingReader(t, data)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() { done <- runInput(ctx, in, args...) }()
+	<-in.waiting
+	cancel()
+	r := <-done
+	if !errors.Is(r.err, ErrInterrupted) || ExitCode(r.err) != ExitInterrupted {
+		t.Fatalf("error %v, want ErrInterrupted", r.err)
+	}
+	return r
 }
 
 func TestSeedSkipCountsTheItemsThatWouldBePushed(t *testing.T) {
