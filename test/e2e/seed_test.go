@@ -50,7 +50,8 @@ func TestSeedStatus100k(t *testing.T) {
 
 // TestSeedConnectionDropped kills the seed's connection from inside Redis
 // (CLIENT KILL) while it pushes 1,000,000 items: seed exits non-zero, says how
-// many items were pushed, and the queue holds exactly that many.
+// many items were pushed, and the queue holds exactly that many. Continuing
+// as the error says completes the queue with every item once, in order.
 func TestSeedConnectionDropped(t *testing.T) {
 	e := newEnv(t, "drop")
 	e.initRedis()
@@ -69,7 +70,8 @@ redis-cli CLIENT KILL TYPE normal`
 	time.Sleep(2 * time.Second) // the exec is up and polling
 
 	const n = 1000000
-	_, r := e.seedFile("drop", "item", n)
+	path := writeItems(t, makeItems("item", n))
+	r := e.wq("seed", "drop", "-f", path)
 	kr := k.wait()
 	t.Logf("killer: %s", strings.TrimSpace(kr.combined()))
 	if kr.code != 0 {
@@ -106,6 +108,19 @@ redis-cli CLIENT KILL TYPE normal`
 	// status agrees too.
 	if st := e.status("drop"); st.Pending != pushed {
 		t.Errorf("status pending = %d, want %d", st.Pending, pushed)
+	}
+
+	if !strings.Contains(r.stderr, "run the same command with --skip "+m[1]) {
+		t.Fatalf("seed's error does not say how to continue (--skip %s):\n%v", m[1], r)
+	}
+	e.mustWQ("seed", "drop", "-f", path, "--skip", m[1])
+	if got := e.redisInt("LLEN", "drop"); got != n {
+		t.Errorf("queue holds %d items after continuing, want %d", got, n)
+	}
+	for _, c := range []struct{ index, want string }{{"0", "item-" + pad7(n)}, {"-1", "item-0000001"}, {strconv.FormatInt(n-pushed, 10), "item-" + pad7(pushed)}} {
+		if got := e.redisCLI("LINDEX", "drop", c.index); got != c.want {
+			t.Errorf("LINDEX drop %s = %q after continuing, want %q", c.index, got, c.want)
+		}
 	}
 }
 
