@@ -113,15 +113,7 @@ func NewCmdCompletion(streams genericiooptions.IOStreams) *cobra.Command {
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE: runOptions(o),
 	}
 	cmd.Flags().BoolVar(&o.NoDescriptions, "no-descriptions", false, "leave the descriptions of commands and flags out of the completions")
 	cmd.Flags().BoolVar(&o.Install, "install", false, "with kubectl: write the script, executable, into DIR (default: next to kubectl-workqueue on PATH) instead of printing it")
@@ -162,7 +154,7 @@ func (o *CompletionOptions) Validate() error {
 }
 
 // Run prints the script, or writes kubectl's completion executable.
-func (o *CompletionOptions) Run() error {
+func (o *CompletionOptions) Run(context.Context) error {
 	desc := !o.NoDescriptions
 	switch o.Shell {
 	case "bash":

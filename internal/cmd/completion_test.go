@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -87,12 +88,12 @@ func TestCompletionKubectlInstallDefaultsToThePluginsDirectoryOnPath(t *testing.
 	}
 	// krew links the plugin into its bin directory: the script goes there,
 	// not next to the linked file in krew's store.
-	if err := newOptions(nil).Run(); err != nil {
+	if err := newOptions(nil).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	assertScript(t, filepath.Join(onPathDir, "kubectl_complete-workqueue"))
 	// Not on PATH (run by its path): next to the executable.
-	if err := newOptions(errors.New("not found")).Run(); err != nil {
+	if err := newOptions(errors.New("not found")).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	assertScript(t, filepath.Join(exeDir, "kubectl_complete-workqueue"))

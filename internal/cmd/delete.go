@@ -30,16 +30,8 @@ func NewCmdDelete(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 		Short: "Delete a queue: its pending, processing and failed items, leases and counters",
 		Example: `  kubectl workqueue delete job2
   kubectl workqueue delete job2 --yes`,
-		Args: nameArg("QUEUE", true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		Args:              nameArg("QUEUE", true),
+		RunE:              runOptions(o),
 		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
@@ -47,7 +39,7 @@ func NewCmdDelete(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 }
 
 // Complete takes the queue from the arguments.
-func (o *DeleteOptions) Complete(args []string) error {
+func (o *DeleteOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Queue = args[0]
 	return nil
 }

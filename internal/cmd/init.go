@@ -93,15 +93,7 @@ Pod Security Standard.
 API server validate and admit the objects without saving them.`,
 		Example: initExample,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    runOptions(o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Image, "image", o.Image, "Redis image")

@@ -58,15 +58,7 @@ gone are reported on stderr, not skipped in silence.`,
 		Example:           logsExample,
 		Args:              nameArg("JOB", true),
 		ValidArgsFunction: completeJobs(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runOptions(o),
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&o.Follow, "follow", "f", false, "keep streaming, pick up new pods, and stop when the Job finishes")
@@ -82,7 +74,7 @@ gone are reported on stderr, not skipped in silence.`,
 }
 
 // Complete resolves the namespace and client.
-func (o *LogsOptions) Complete(args []string) error {
+func (o *LogsOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Job = args[0]
 	ns, err := o.f.namespace()
 	if err != nil {

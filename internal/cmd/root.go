@@ -62,6 +62,28 @@ logs (logs).`,
 	return cmd
 }
 
+// options is kubectl's command shape, which every subcommand has: Complete
+// resolves what the flags and arguments leave open, Validate rejects bad
+// input before anything is changed, Run does the work.
+type options interface {
+	Complete(cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runOptions is the RunE of every subcommand: o's Complete, Validate, Run.
+func runOptions(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+}
+
 // nameArg checks that a command got its QUEUE or JOB, and with only, no
 // other arguments; the errors say what was expected, with the usage line.
 func nameArg(what string, only bool) cobra.PositionalArgs {

@@ -124,15 +124,7 @@ ones after --stuck-grace.`,
 		Example:           runExample,
 		Args:              runArgs,
 		ValidArgsFunction: completeQueues(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runOptions(o),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Image, "image", "", "image of the worker container (required without -f)")

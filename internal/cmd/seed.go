@@ -76,17 +76,9 @@ A queue that has run empty after being worked on is refused: its workers may
 be exiting and would leave new items behind. So is a queue that a --per-item
 Job works on: it runs one pod per item it found when it started. Pass --force
 to seed it anyway.`,
-		Example: seedExample,
-		Args:    nameArg("QUEUE", false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		Example:           seedExample,
+		Args:              nameArg("QUEUE", false),
+		RunE:              runOptions(o),
 		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "read items from FILE, one per line ('-' for stdin)")

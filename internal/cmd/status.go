@@ -40,19 +40,11 @@ type StatusOptions struct {
 func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &StatusOptions{f: f, IOStreams: streams, Interval: 2 * time.Second}
 	cmd := &cobra.Command{
-		Use:     "status QUEUE",
-		Short:   "Show a queue's pending, processing, done and failed items and its workers",
-		Example: statusExample,
-		Args:    nameArg("QUEUE", true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		Use:               "status QUEUE",
+		Short:             "Show a queue's pending, processing, done and failed items and its workers",
+		Example:           statusExample,
+		Args:              nameArg("QUEUE", true),
+		RunE:              runOptions(o),
 		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml (default: a table)")
@@ -62,7 +54,7 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 }
 
 // Complete takes the queue from the arguments.
-func (o *StatusOptions) Complete(args []string) error {
+func (o *StatusOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Queue = args[0]
 	return nil
 }

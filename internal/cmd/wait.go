@@ -66,22 +66,14 @@ timeout when the Job cannot succeed.`,
   kubectl workqueue wait wq-job2 --timeout 30m --logs`,
 		Args:              nameArg("JOB", true),
 		ValidArgsFunction: completeJobs(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runOptions(o),
 	}
 	o.addFlags(cmd)
 	return cmd
 }
 
 // Complete resolves the Job, the namespace and the client.
-func (o *WaitOptions) Complete(args []string) error {
+func (o *WaitOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Job = args[0]
 	ns, err := o.f.namespace()
 	if err != nil {
