@@ -18,6 +18,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -123,6 +124,9 @@ func WaitReady(ctx context.Context, kube kubernetes.Interface, o Options) (strin
 	defer func() {
 		stop()
 		wg.Wait()
+		if w.timer != nil {
+			w.timer.Stop()
+		}
 	}()
 	deployCh := make(chan listwatch.Change[*appsv1.Deployment])
 	podCh := make(chan listwatch.Change[*corev1.Pod])
@@ -175,11 +179,27 @@ func WaitReady(ctx context.Context, kube kubernetes.Interface, o Options) (strin
 	}
 }
 
+// deploymentListWatch lists the Deployment with a Get, not a List:
+// docs/rbac.yaml grants get and watch on Deployments, all that waiting for
+// one needs.
 func deploymentListWatch(kube kubernetes.Interface, ns, name string) listwatch.ListWatch[*appsv1.Deployment] {
 	deploys := kube.AppsV1().Deployments(ns)
-	byName := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
-	return listwatch.For(deploys.List, deploys.Watch, byName,
-		func(l *appsv1.DeploymentList) []*appsv1.Deployment { return listwatch.Pointers(l.Items) })
+	byName := fields.OneTermEqualSelector("metadata.name", name).String()
+	return listwatch.ListWatch[*appsv1.Deployment]{
+		List: func(ctx context.Context) ([]*appsv1.Deployment, string, error) {
+			d, err := deploys.Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return []*appsv1.Deployment{}, "", nil
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			return []*appsv1.Deployment{d}, d.ResourceVersion, nil
+		},
+		Watch: func(ctx context.Context, rv string) (watch.Interface, error) {
+			return deploys.Watch(ctx, metav1.ListOptions{FieldSelector: byName, ResourceVersion: rv, AllowWatchBookmarks: true})
+		},
+	}
 }
 
 // waiter is the state of WaitReady's loop; only that loop touches it.

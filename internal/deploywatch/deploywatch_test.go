@@ -9,9 +9,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
@@ -311,5 +313,17 @@ func TestInterruptedIsNotATimeout(t *testing.T) {
 	var timeout *TimeoutError
 	if err == nil || errors.As(err, &timeout) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// docs/rbac.yaml grants get and watch on Deployments, not list.
+func TestNeedsOnlyGetAndWatchOnTheDeployment(t *testing.T) {
+	kube := fake.NewClientset(testDeployment(rolledOut), testPod("redis-a", ready))
+	kube.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(appsv1.Resource("deployments"), "", errors.New("the Role grants get and watch"))
+	})
+	pod, err := WaitReady(context.Background(), kube, Options{Namespace: ns, Deployment: testDeployment(nil), Timeout: time.Hour})
+	if err != nil || pod != "redis-a" {
+		t.Fatalf("got %q, %v", pod, err)
 	}
 }
