@@ -140,6 +140,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	}
 
 	prog := newJobProgress(o.ErrOut, o.Job, start, o.Quiet, o.Logs)
+	prog.kueueQueue = job.Labels[manifest.LabelKueueQueue]
 	defer prog.stop()
 	var reader *queueReader
 	if name := job.Annotations[manifest.AnnotationQueue]; name != "" {
@@ -153,7 +154,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		case ev := <-events:
 			switch {
 			case ev.Progress != nil:
-				prog.pods = *ev.Progress
+				prog.pods, prog.havePods = *ev.Progress, true
 				prog.draw(false)
 			case ev.Stuck != nil:
 				prog.clear()
@@ -386,17 +387,22 @@ func (f podFilter) PodGone(pod, reason string) {
 // jobProgress renders the wait's progress: a line redrawn in place on a
 // terminal, a plain line every few seconds otherwise.
 type jobProgress struct {
-	w       io.Writer
-	job     string
-	start   time.Time
-	quiet   bool
-	tty     bool
-	pods    jobwatch.Progress
-	queue   *queue.Stats
-	first   *queue.Stats
-	ticker  *time.Ticker
-	line    liveLine // on a terminal
-	lastOut string
+	w     io.Writer
+	job   string
+	start time.Time
+	quiet bool
+	tty   bool
+	pods  jobwatch.Progress
+	// havePods is false until the first Progress: a zero parallelism
+	// before it does not mean paused.
+	havePods bool
+	// kueueQueue is the LocalQueue of a Job made for Kueue.
+	kueueQueue string
+	queue      *queue.Stats
+	first      *queue.Stats
+	ticker     *time.Ticker
+	line       liveLine // on a terminal
+	lastOut    string
 }
 
 func newJobProgress(w io.Writer, job string, start time.Time, quiet, plain bool) *jobProgress {
@@ -433,8 +439,29 @@ func (p *jobProgress) podSummary() string {
 	return fmt.Sprintf("pods: %d active, %d succeeded, %d failed", p.pods.Active, p.pods.Succeeded, p.pods.Failed)
 }
 
+// state says why a Job runs no pods, when it is paused or suspended.
+func (p *jobProgress) state() string {
+	switch {
+	case !p.havePods:
+		return ""
+	case p.pods.Suspended && p.kueueQueue != "":
+		return "suspended: waiting for admission (Kueue LocalQueue " + p.kueueQueue + ")"
+	case p.pods.Suspended:
+		return "suspended: waiting for spec.suspend=false"
+	case p.pods.Parallelism == 0:
+		return "paused: parallelism 0 (resume with kubectl workqueue scale " + p.job + " --parallelism N)"
+	}
+	return ""
+}
+
 func (p *jobProgress) summary() string {
 	s := p.podSummary()
+	state := p.state()
+	if state != "" {
+		s = state + "; " + s
+	} else if p.havePods {
+		s += fmt.Sprintf("; parallelism %d", p.pods.Parallelism)
+	}
 	st := p.queue
 	if st == nil {
 		return s
@@ -447,7 +474,7 @@ func (p *jobProgress) summary() string {
 	if p.first == nil {
 		p.first = st
 	}
-	if rate, eta, ok := throughput(p.first, st); ok && rate > 0 {
+	if rate, eta, ok := throughput(p.first, st); ok && rate > 0 && state == "" {
 		q += fmt.Sprintf(", %.1f/s", rate)
 		if eta > 0 {
 			q += ", ETA " + eta.String()

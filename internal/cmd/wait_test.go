@@ -10,6 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
 func TestWaitReportsAFailedJobWithItsReason(t *testing.T) {
@@ -116,6 +119,36 @@ func TestWaitFlagErrorsNameTheFlag(t *testing.T) {
 		r := runKube(t, kube, append([]string{"-n", "ns", "wait", "wq-x", "--quiet"}, tc.args...)...)
 		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.args, r.err, tc.want)
+		}
+	}
+}
+
+// The progress line says why a Job runs no pods, and shows the parallelism
+// that scale changes.
+func TestWaitProgressShowsParallelismPausedAndSuspended(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pods  jobwatch.Progress
+		kueue string
+		want  string
+	}{
+		{"running", jobwatch.Progress{Active: 3, Parallelism: 3}, "",
+			"wq-x: 2/10 items done; pods: 3 active, 0 succeeded, 0 failed; parallelism 3"},
+		{"paused", jobwatch.Progress{Parallelism: 0}, "",
+			"wq-x: 2/10 items done; paused: parallelism 0 (resume with kubectl workqueue scale wq-x --parallelism N); pods: 0 active"},
+		{"kueue", jobwatch.Progress{Parallelism: 2, Suspended: true}, "team-a",
+			"wq-x: 2/10 items done; suspended: waiting for admission (Kueue LocalQueue team-a); pods: 0 active"},
+		{"suspended", jobwatch.Progress{Parallelism: 2, Suspended: true}, "",
+			"wq-x: 2/10 items done; suspended: waiting for spec.suspend=false; pods: 0 active"},
+	} {
+		var out strings.Builder
+		p := newJobProgress(&out, "wq-x", time.Now(), false, false)
+		p.pods, p.havePods, p.kueueQueue = tc.pods, true, tc.kueue
+		p.queue = &queue.Stats{Done: 2, Pending: 8, Time: time.Now()}
+		p.draw(true)
+		p.stop()
+		if !strings.HasPrefix(out.String(), tc.want) {
+			t.Errorf("%s: progress %q, want it to start %q", tc.name, out.String(), tc.want)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/listwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
@@ -38,10 +39,17 @@ type Event struct {
 	Stuck    *Stuck
 }
 
-// Progress holds the pod counts of the Job's status. Watch sends it first and
-// then whenever a count changes.
+// Progress holds the pod counts of the Job's status, and what decides how
+// many pods it may run. Watch sends it first and then whenever it changes.
 type Progress struct {
 	Active, Ready, Succeeded, Failed int32
+	// Parallelism is the Job's spec.parallelism: 0 pauses it.
+	Parallelism int32
+	// Suspended is the Job's spec.suspend: no pods run until it is resumed
+	// (by Kueue's admission, or by hand). Pod problems are not looked for
+	// meanwhile, so that the time suspended does not count against the
+	// stuck grace.
+	Suspended bool
 }
 
 // Outcome is how the Job ended.
@@ -317,6 +325,13 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 	}
 	if out := outcomeOf(w.job); out != nil {
 		return true, w.send(ctx, Event{Done: out})
+	}
+	if ptr.Deref(w.job.Spec.Suspend, false) {
+		// No pod may run until the Job is resumed: what is left of its pods
+		// is going away, and the grace of their problems starts afresh.
+		w.states = map[string]*podState{}
+		w.arm(w.o.Clock.Now(), time.Time{})
+		return false, nil
 	}
 
 	for _, msg := range slices.Sorted(maps.Keys(w.failedCreate)) {

@@ -208,24 +208,24 @@ func condition(t batchv1.JobConditionType, reason, message string) batchv1.JobCo
 
 func TestWatchReportsProgressUntilComplete(t *testing.T) {
 	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{Active: 2}))
-	w.wantProgress(Progress{Active: 2})
+	w.wantProgress(Progress{Active: 2, Parallelism: 1})
 
 	w.setJobStatus(batchv1.JobStatus{Active: 2, Ready: ptr.To[int32](2)})
-	w.wantProgress(Progress{Active: 2, Ready: 2})
+	w.wantProgress(Progress{Active: 2, Ready: 2, Parallelism: 1})
 	w.setJobStatus(batchv1.JobStatus{Active: 1, Ready: ptr.To[int32](1), Succeeded: 1})
-	w.wantProgress(Progress{Active: 1, Ready: 1, Succeeded: 1})
+	w.wantProgress(Progress{Active: 1, Ready: 1, Succeeded: 1, Parallelism: 1})
 
 	// Every pod is done, the controller says SuccessCriteriaMet first: not
 	// the end yet.
 	w.setJobStatus(batchv1.JobStatus{Succeeded: 2, Ready: ptr.To[int32](0),
 		Conditions: []batchv1.JobCondition{condition(batchv1.JobSuccessCriteriaMet, "CompletionsReached", "")}})
-	w.wantProgress(Progress{Succeeded: 2})
+	w.wantProgress(Progress{Succeeded: 2, Parallelism: 1})
 	w.setJobStatus(batchv1.JobStatus{Succeeded: 2, Ready: ptr.To[int32](0), Conditions: []batchv1.JobCondition{
 		condition(batchv1.JobSuccessCriteriaMet, "CompletionsReached", ""),
 		condition(batchv1.JobComplete, "CompletionsReached", "Reached expected number of succeeded pods"),
 	}})
 	ev := w.next()
-	if ev.Done == nil || !ev.Done.Complete || ev.Done.Progress != (Progress{Succeeded: 2}) {
+	if ev.Done == nil || !ev.Done.Complete || ev.Done.Progress != (Progress{Succeeded: 2, Parallelism: 1}) {
 		t.Fatalf("got %s, want Done Complete", describe(ev))
 	}
 	w.wantResult(nil)
@@ -233,14 +233,14 @@ func TestWatchReportsProgressUntilComplete(t *testing.T) {
 
 func TestWatchReportsFailureWithReason(t *testing.T) {
 	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{Active: 1}))
-	w.wantProgress(Progress{Active: 1})
+	w.wantProgress(Progress{Active: 1, Parallelism: 1})
 
 	// FailureTarget: the Job will fail once its pods have terminated.
 	target := condition(batchv1.JobFailureTarget, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
 	w.setJobStatus(batchv1.JobStatus{Active: 1, Failed: 4, Conditions: []batchv1.JobCondition{target}})
-	w.wantProgress(Progress{Active: 1, Failed: 4})
+	w.wantProgress(Progress{Active: 1, Failed: 4, Parallelism: 1})
 	w.setJobStatus(batchv1.JobStatus{Failed: 5, Conditions: []batchv1.JobCondition{target}})
-	w.wantProgress(Progress{Failed: 5})
+	w.wantProgress(Progress{Failed: 5, Parallelism: 1})
 
 	w.setJobStatus(batchv1.JobStatus{Failed: 5, Conditions: []batchv1.JobCondition{
 		target, condition(batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
@@ -283,7 +283,7 @@ func TestWatchJobNotFound(t *testing.T) {
 
 func TestWatchJobDeleted(t *testing.T) {
 	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{Active: 1}))
-	w.wantProgress(Progress{Active: 1})
+	w.wantProgress(Progress{Active: 1, Parallelism: 1})
 	if err := w.kube.BatchV1().Jobs(ns).Delete(context.Background(), jobName, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestWatchReportsImageAndConfigErrorsAtOnce(t *testing.T) {
 	foreign := waitingPod("wq-job-old", "ImagePullBackOff", "")
 	foreign.OwnerReferences[0].UID = "old-uid"
 	w := startWatch(t, Options{StuckGrace: time.Hour}, testJob(batchv1.JobStatus{Active: 2}), foreign)
-	w.wantProgress(Progress{Active: 2})
+	w.wantProgress(Progress{Active: 2, Parallelism: 1})
 
 	w.createPod(waitingPod("wq-job-a", "ImagePullBackOff", `Back-off pulling image "worker:1"`))
 	got := w.nextStuck()
@@ -345,7 +345,7 @@ func TestWatchReportsUnschedulableAfterGrace(t *testing.T) {
 	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	w := startWatch(t, Options{StuckGrace: time.Minute, Clock: fc},
 		testJob(batchv1.JobStatus{Active: 1}), unschedulablePod("wq-job-a", fc.Now().Add(-10*time.Second)))
-	w.wantProgress(Progress{Active: 1})
+	w.wantProgress(Progress{Active: 1, Parallelism: 1})
 	waitForTimer(t, fc)
 	w.wantNoStuckYet()
 
@@ -394,7 +394,7 @@ func TestWatchReportsCrashLoopAfterGrace(t *testing.T) {
 		}}
 	})
 	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, testJob(batchv1.JobStatus{Active: 1}), crashing)
-	w.wantProgress(Progress{Active: 1})
+	w.wantProgress(Progress{Active: 1, Parallelism: 1})
 	waitForTimer(t, fc)
 	w.wantNoStuckYet()
 	fc.Step(30 * time.Second)
@@ -408,7 +408,7 @@ func TestWatchReportsCrashLoopAfterGrace(t *testing.T) {
 
 func TestWatchReportsFailedCreate(t *testing.T) {
 	w := startWatch(t, Options{}, testJob(batchv1.JobStatus{}))
-	w.wantProgress(Progress{})
+	w.wantProgress(Progress{Parallelism: 1})
 	ev := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{Name: "wq-job.1", Namespace: ns},
 		InvolvedObject: corev1.ObjectReference{Kind: "Job", Name: jobName, Namespace: ns, UID: jobUID},
@@ -422,6 +422,53 @@ func TestWatchReportsFailedCreate(t *testing.T) {
 	if got.Reason != "FailedCreate" || got.Pod != "" || !strings.Contains(got.Message, "PodSecurity") {
 		t.Fatalf("got %+v", *got)
 	}
+}
+
+// A suspended Job (waiting for Kueue's admission, or preempted) runs no
+// pods: what its pods do then is not a problem, and the grace of a problem
+// starts when the Job is resumed.
+func TestWatchSuspendedTimeDoesNotCount(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	crashing := testPod("wq-job-a", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodRunning
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+			Name: "worker", RestartCount: 3,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		}}
+	})
+	job := testJob(batchv1.JobStatus{})
+	job.Spec.Suspend = ptr.To(true)
+	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job, crashing)
+	w.wantProgress(Progress{Parallelism: 1, Suspended: true})
+	fc.Step(time.Hour)
+	w.wantNoStuckYet()
+
+	job = job.DeepCopy()
+	job.Spec.Suspend = ptr.To(false)
+	job.Status.Active = 1
+	if _, err := w.kube.BatchV1().Jobs(ns).Update(context.Background(), job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.wantProgress(Progress{Active: 1, Parallelism: 1})
+	waitForTimer(t, fc)
+	w.wantNoStuckYet()
+	fc.Step(30 * time.Second)
+	if got := w.nextStuck(); got.Reason != "CrashLoopBackOff" {
+		t.Fatalf("got %+v", *got)
+	}
+}
+
+func TestWatchReportsParallelism(t *testing.T) {
+	job := testJob(batchv1.JobStatus{Active: 1})
+	job.Spec.Parallelism = ptr.To[int32](1)
+	w := startWatch(t, Options{}, job)
+	w.wantProgress(Progress{Active: 1, Parallelism: 1})
+	job = job.DeepCopy()
+	job.Spec.Parallelism = ptr.To[int32](0)
+	if _, err := w.kube.BatchV1().Jobs(ns).Update(context.Background(), job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.wantProgress(Progress{Active: 1, Parallelism: 0})
 }
 
 // waitForTimer polls, with a deadline, until Watch armed its timer: it has
@@ -444,11 +491,11 @@ func TestOutcomeOf(t *testing.T) {
 		{"running", nil, nil},
 		{"success criteria met only", []batchv1.JobCondition{condition(batchv1.JobSuccessCriteriaMet, "x", "")}, nil},
 		{"failure target only", []batchv1.JobCondition{condition(batchv1.JobFailureTarget, "DeadlineExceeded", "")}, nil},
-		{"complete", []batchv1.JobCondition{condition(batchv1.JobComplete, "", "")}, &Outcome{Complete: true}},
-		{"failed", []batchv1.JobCondition{condition(batchv1.JobFailed, "PodFailurePolicy", "m")}, &Outcome{Reason: "PodFailurePolicy", Message: "m"}},
+		{"complete", []batchv1.JobCondition{condition(batchv1.JobComplete, "", "")}, &Outcome{Complete: true, Progress: Progress{Parallelism: 1}}},
+		{"failed", []batchv1.JobCondition{condition(batchv1.JobFailed, "PodFailurePolicy", "m")}, &Outcome{Reason: "PodFailurePolicy", Message: "m", Progress: Progress{Parallelism: 1}}},
 		{"failed without reason", []batchv1.JobCondition{
 			condition(batchv1.JobFailureTarget, "DeadlineExceeded", "too slow"), condition(batchv1.JobFailed, "", ""),
-		}, &Outcome{Reason: "DeadlineExceeded", Message: "too slow"}},
+		}, &Outcome{Reason: "DeadlineExceeded", Message: "too slow", Progress: Progress{Parallelism: 1}}},
 		{"condition not true", []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionFalse}}, nil},
 	} {
 		got := outcomeOf(testJob(batchv1.JobStatus{Conditions: tc.conds}))

@@ -3,14 +3,17 @@ package jobwatch
 import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 )
 
 // progressOf returns the pod counts of job's status.
 func progressOf(job *batchv1.Job) Progress {
 	p := Progress{
-		Active:    job.Status.Active,
-		Succeeded: job.Status.Succeeded,
-		Failed:    job.Status.Failed,
+		Active:      job.Status.Active,
+		Succeeded:   job.Status.Succeeded,
+		Failed:      job.Status.Failed,
+		Parallelism: ptr.Deref(job.Spec.Parallelism, 1),
+		Suspended:   ptr.Deref(job.Spec.Suspend, false),
 	}
 	if job.Status.Ready != nil {
 		p.Ready = *job.Status.Ready

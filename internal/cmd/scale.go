@@ -1,0 +1,149 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+)
+
+// ScaleOptions are the options of `kubectl workqueue scale`.
+type ScaleOptions struct {
+	f *factory
+	genericiooptions.IOStreams
+
+	Job         string
+	Parallelism int32
+
+	parallelismSet bool
+	namespace      string
+	kube           kubernetes.Interface
+}
+
+// NewCmdScale builds `kubectl workqueue scale`.
+func NewCmdScale(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ScaleOptions{f: f, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "scale JOB --parallelism N",
+		Short: "Change the parallelism of a running work-queue Job; 0 pauses it",
+		Long: `Change how many pods of a work-queue Job (made by 'kubectl workqueue run') run
+at once, as 'kubectl scale' did for Jobs.
+
+0 pauses the Job: the Job controller deletes its pods, and each worker stops
+leasing; its running item has the pod's grace period to finish, and otherwise
+goes back to the queue at once. No pod starts until the parallelism is raised
+again. 'kubectl workqueue wait' shows the new figure, and "paused" at 0.
+
+Never more pods than items: a parallelism above the items left in the queue
+(pending and processing) is lowered to that number, with one line saying so.`,
+		Example: `  kubectl workqueue scale wq-job2 --parallelism 8
+  kubectl workqueue scale wq-job2 --parallelism 0     # pause
+  kubectl workqueue scale wq-job2 --parallelism 4     # resume`,
+		Args:              nameArg("JOB", true),
+		ValidArgsFunction: completeJobs(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().Int32VarP(&o.Parallelism, "parallelism", "p", 0, "pods running at once (0 pauses the Job)")
+	return cmd
+}
+
+// Complete resolves the Job, the namespace and the client.
+func (o *ScaleOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.Job = args[0]
+	o.parallelismSet = cmd.Flags().Changed("parallelism")
+	ns, err := o.f.namespace()
+	if err != nil {
+		return err
+	}
+	o.namespace = ns
+	o.kube, err = o.f.kubeClient()
+	return err
+}
+
+// Validate checks the flags.
+func (o *ScaleOptions) Validate() error {
+	if !o.parallelismSet {
+		return errors.New("--parallelism is required: the number of pods to run at once (0 pauses the Job)")
+	}
+	if o.Parallelism < 0 {
+		return fmt.Errorf("--parallelism %d: must not be negative (0 pauses the Job)", o.Parallelism)
+	}
+	return nil
+}
+
+// Run patches the Job's parallelism.
+func (o *ScaleOptions) Run(ctx context.Context) error {
+	job, err := getJob(ctx, o.kube, o.namespace, o.Job)
+	if err != nil {
+		return err
+	}
+	queueName := job.Annotations[manifest.AnnotationQueue]
+	if queueName == "" {
+		return fmt.Errorf("job %q was not made by kubectl workqueue run (it has no %s annotation): change it with kubectl patch job %s -n %s -p '{\"spec\":{\"parallelism\":%d}}'",
+			o.Job, manifest.AnnotationQueue, o.Job, o.namespace, o.Parallelism)
+	}
+	if c := finishedCondition(job); c != "" {
+		return fmt.Errorf("job %q has already finished (%s): there is nothing to scale", o.Job, c)
+	}
+	want := o.capAtItemsLeft(ctx, queueName)
+	was := ptr.Deref(job.Spec.Parallelism, 1)
+	patch := fmt.Sprintf(`{"spec":{"parallelism":%d}}`, want)
+	if _, err := o.kube.BatchV1().Jobs(o.namespace).Patch(ctx, o.Job, types.MergePatchType, []byte(patch),
+		metav1.PatchOptions{FieldManager: manifest.FieldManager}); err != nil {
+		return fmt.Errorf("scaling job %q: %w", o.Job, err)
+	}
+	ref := "job.batch/" + o.Job
+	switch {
+	case want == 0:
+		fmt.Fprintf(o.Out, "%s paused: parallelism 0 (was %d); resume with: kubectl workqueue scale %s -n %s --parallelism N\n", ref, was, o.Job, o.namespace)
+	case isSuspended(job):
+		fmt.Fprintf(o.Out, "%s scaled: parallelism %d (was %d); the Job is suspended, and starts pods once it is resumed\n", ref, want, was)
+	default:
+		fmt.Fprintf(o.Out, "%s scaled: parallelism %d (was %d)\n", ref, want, was)
+	}
+	return nil
+}
+
+// capAtItemsLeft lowers --parallelism to the items left in the queue: pods
+// beyond them would find nothing to do. Without the queue, it says so and
+// keeps the figure asked for.
+func (o *ScaleOptions) capAtItemsLeft(ctx context.Context, queueName string) int32 {
+	if o.Parallelism == 0 {
+		return 0
+	}
+	r := &queueReader{f: o.f, streams: o.IOStreams, name: queueName}
+	defer r.close()
+	st, err := r.stats(ctx)
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "Warning: cannot read queue %q to keep the pods within its items: %v\n", queueName, err)
+		return o.Parallelism
+	}
+	left := st.Pending + st.Processing
+	if left < 1 || int64(o.Parallelism) <= left {
+		return o.Parallelism
+	}
+	fmt.Fprintf(o.ErrOut, "parallelism %d lowered to %d: queue %q has %d items left (%d pending, %d processing)\n",
+		o.Parallelism, left, queueName, left, st.Pending, st.Processing)
+	return int32(left)
+}
+
+// isSuspended says whether job is suspended (spec.suspend), e.g. waiting for
+// Kueue to admit it.
+func isSuspended(job *batchv1.Job) bool { return ptr.Deref(job.Spec.Suspend, false) }
