@@ -50,15 +50,7 @@ Never more pods than items: a parallelism above the items left in the queue
   kubectl workqueue scale wq-job2 --parallelism 4     # resume`,
 		Args:              nameArg("JOB", true),
 		ValidArgsFunction: completeJobs(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runOptions(o),
 	}
 	cmd.Flags().Int32VarP(&o.Parallelism, "parallelism", "p", 0, "pods running at once (0 pauses the Job)")
 	return cmd
