@@ -11,12 +11,18 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 )
 
 // redisAddr is the one redis-server of this package's tests.
 var redisAddr string
 
-func TestMain(m *testing.M) { redistest.Main(m, &redisAddr) }
+func TestMain(m *testing.M) {
+	// The commands run as a release does, whatever stamped this test binary;
+	// the tests of a development build say so (withVersion).
+	version.Version = "v0.0.0-cmdtest"
+	redistest.Main(m, &redisAddr)
+}
 
 type result struct {
 	out, errOut string

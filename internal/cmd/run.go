@@ -129,7 +129,7 @@ ones after --stuck-grace.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.Image, "image", "", "image of the worker container (required without -f)")
 	fl.StringVar(&o.Name, "name", "", "name of the Job (default: derived from the queue, e.g. wq-job2)")
-	fl.StringVar(&o.WorkerImage, "worker-image", version.WorkerImage(), "image holding the workqueue-worker binary, used with -- COMMAND")
+	fl.StringVar(&o.WorkerImage, "worker-image", version.WorkerImage(), "image holding the workqueue-worker binary, used with -- COMMAND (no default in a development build)")
 	fl.BoolVar(&o.PerItem, "per-item", false, "one pod per pending item (completions = pending items): a pod exits once one item has left the queue, done or failed --max-attempts times; a pod whose item failed and went back to the queue takes the next one")
 	fl.StringVar(&o.Restart, "restart", o.Restart, "the pods' restartPolicy: Never (a pod disruption then does not count against --backoff-limit) or OnFailure")
 	fl.Int32Var(&o.BackoffLimit, "backoff-limit", o.BackoffLimit, "failed pods before the Job is marked failed")
@@ -223,6 +223,12 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.MaxAttempts < 1 {
 		return fmt.Errorf("--max-attempts %d: must be at least 1", o.MaxAttempts)
+	}
+	if len(o.Command) > 0 && o.WorkerImage == "" && version.WorkerImage() == "" {
+		// Better than a default that names an image nobody ever pushed, which
+		// would fail only later, in the pods, with ErrImagePull.
+		return fmt.Errorf("-- COMMAND needs --worker-image: this kubectl-workqueue (%s) is a development build, for which no worker image is published; "+
+			"pass --worker-image %s:<release tag>, or an image of your own built with build/worker/build-image.sh", version.Version, version.WorkerImageRepo)
 	}
 	_, err := o.job(-1)
 	return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 )
 
 func TestRunDryRunClientPrintsTheJobWithNoClusterOrRedis(t *testing.T) {
@@ -43,6 +44,48 @@ func TestRunDryRunClientPrintsTheJobWithNoClusterOrRedis(t *testing.T) {
 	pw := env["WORKQUEUE_REDIS_PASSWORD"].ValueFrom
 	if pw == nil || pw.SecretKeyRef.Name != manifest.PasswordSecretName("nowhere") || !*pw.SecretKeyRef.Optional {
 		t.Fatalf("password must come from init's Secret, optionally: %+v", env["WORKQUEUE_REDIS_PASSWORD"])
+	}
+}
+
+// withVersion makes the command believe it is build v.
+func withVersion(t *testing.T, v string) {
+	old := version.Version
+	version.Version = v
+	t.Cleanup(func() { version.Version = old })
+}
+
+func TestRunWorkerImageIsThisReleasesOrMustBeGiven(t *testing.T) {
+	noCluster(t)
+	args := []string{"run", "q", "--image", "busybox:1.36", "--dry-run=client", "-o", "yaml", "--", "true"}
+
+	withVersion(t, "v1.2.3")
+	r := run(t, "", args...)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.errOut)
+	}
+	var job batchv1.Job
+	if err := yaml.Unmarshal([]byte(r.out), &job); err != nil {
+		t.Fatalf("%v\n%s", err, r.out)
+	}
+	if ic := job.Spec.Template.Spec.InitContainers; len(ic) != 1 || ic[0].Image != version.WorkerImageRepo+":v1.2.3" {
+		t.Fatalf("release v1.2.3 must inject its own worker image %s:v1.2.3; init containers: %+v", version.WorkerImageRepo, ic)
+	}
+
+	// `go install …@main` and plain `go build` are no release: no image
+	// exists under their version, so say so before anything is created.
+	for _, v := range []string{"dev", "v0.0.0-20261130053200-cc850a8e1f2b"} {
+		withVersion(t, v)
+		r = run(t, "", args...)
+		if r.err == nil || !strings.Contains(r.err.Error(), "--worker-image "+version.WorkerImageRepo+":<release tag>") {
+			t.Errorf("version %s: error %v, want one saying how to pass --worker-image", v, r.err)
+		}
+		if r.out != "" {
+			t.Errorf("version %s: printed a Job:\n%s", v, r.out)
+		}
+		r = run(t, "", append([]string{"run", "q", "--worker-image", "example.com/w:v1"}, args[2:]...)...)
+		if r.err != nil {
+			t.Errorf("version %s with --worker-image: %v", v, r.err)
+		}
 	}
 }
 
