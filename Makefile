@@ -1,6 +1,8 @@
 # kubectl-workqueue. `make help` lists the targets.
 SHELL := /usr/bin/env bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+# The linker flags that stamp VERSION in: spelled out here only. The scripts
+# and .goreleaser.yaml read them with `make -s ldflags VERSION=...`.
 LDFLAGS := -s -w -X github.com/kubectl-workqueue/kubectl-workqueue/internal/version.Version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)'
 
@@ -12,6 +14,14 @@ help: ## list the targets
 build: ## build bin/kubectl-workqueue and bin/workqueue-worker
 	$(GO_BUILD) -o bin/kubectl-workqueue ./cmd/kubectl-workqueue
 	$(GO_BUILD) -o bin/workqueue-worker ./cmd/workqueue-worker
+
+.PHONY: version
+version: ## print VERSION, which make build stamps in (git describe)
+	@echo '$(VERSION)'
+
+.PHONY: ldflags
+ldflags: ## print the linker flags that stamp VERSION into a build
+	@echo '$(LDFLAGS)'
 
 .PHONY: deps
 deps: ## install what the unit tests need (redis-server, redis-cli, python3-redis)
@@ -69,8 +79,9 @@ check: ## everything CI runs: unit tests, then the local cluster, images and e2e
 	exit $$rc
 
 # Distribution: release archives and krew manifests (hack/dist, .krew.yaml,
-# .goreleaser.yaml; see hack/dist/RELEASING.md). The worker image of a release
-# is built by goreleaser (dockers_v2); locally, by worker-image.
+# .goreleaser.yaml; see hack/dist/RELEASING.md).
+# The worker image's one recipe is build/worker/Dockerfile: a release's image
+# is built from it by goreleaser (dockers_v2), the local one by worker-image.
 
 DIST_DIR ?= dist
 DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64

@@ -26,7 +26,7 @@ GO=${GO:-go}
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)}
 DIST_DIR=${DIST_DIR:-dist}
 DIST_PLATFORMS=${DIST_PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}
-LDFLAGS="-s -w -X github.com/kubectl-workqueue/kubectl-workqueue/internal/version.Version=${VERSION}"
+LDFLAGS=$(make -s --no-print-directory ldflags VERSION="$VERSION")
 
 mkdir -p "$DIST_DIR"
 # Only what this script writes is removed, never the rest of DIST_DIR.

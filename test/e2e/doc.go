@@ -11,6 +11,11 @@
 //	make build images
 //	go test -tags e2e -count=1 -timeout 40m ./test/e2e/ [-run TestName] [-v]
 //
+// On a cluster the suite did not create, such as CI's kind cluster:
+// `E2E_CLUSTER=kubeconfig hack/e2e.sh` uses the cluster in KUBECONFIG as it
+// is, and hack/images.sh builds the images with Docker and `kind load`s them
+// under the names the defaults below expect.
+//
 // Environment (defaults suit the local cluster):
 //
 //	WQ_E2E_BIN            the plugin binary (default bin/kubectl-workqueue)

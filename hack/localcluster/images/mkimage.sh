@@ -4,21 +4,22 @@
 # No registry, no docker, no third-party tools: tar + sha256sum only.
 #
 # usage: mkimage.sh -r ROOTFS_DIR -o OUT.tar -t NAME:TAG [-t NAME:TAG...] \
-#                   [-e ENTRYPOINT_JSON] [-c CMD_JSON] [-w WORKDIR] [-u USER] [-E K=V...]
+#                   [-e ENTRYPOINT_JSON] [-c CMD_JSON] [-w WORKDIR] [-u USER] [-E K=V...] [-a ARCH]
 #   ENTRYPOINT_JSON / CMD_JSON are JSON arrays, e.g. '["/pause"]'
 #   USER is the image's default user, numeric for runAsNonRoot: '65532' or '65532:65532'
 #   -E adds an environment variable (PATH is always set)
+#   -a ARCH is the image's architecture, as GOARCH names it (default amd64)
 set -euo pipefail
-rootfs='' out='' entry=null cmd=null workdir=/ user='' tags=() envs=()
-while getopts r:o:t:e:c:w:u:E: opt; do
+rootfs='' out='' entry=null cmd=null workdir=/ user='' arch=amd64 tags=() envs=()
+while getopts r:o:t:e:c:w:u:E:a: opt; do
   case $opt in
     r) rootfs=$OPTARG ;; o) out=$OPTARG ;; t) tags+=("$OPTARG") ;;
     e) entry=$OPTARG ;; c) cmd=$OPTARG ;; w) workdir=$OPTARG ;;
-    u) user=$OPTARG ;; E) envs+=("$OPTARG") ;;
+    u) user=$OPTARG ;; E) envs+=("$OPTARG") ;; a) arch=$OPTARG ;;
     *) echo "bad option" >&2; exit 2 ;;
   esac
 done
-[[ -d $rootfs && -n $out && ${#tags[@]} -gt 0 ]] || { sed -n '2,11p' "$0" >&2; exit 2; }
+[[ -d $rootfs && -n $out && ${#tags[@]} -gt 0 ]] || { sed -n '2,12p' "$0" >&2; exit 2; }
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 envjson=$(json_str "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 for e in "${envs[@]}"; do envjson+=",$(json_str "$e")"; done
@@ -30,7 +31,7 @@ tar --numeric-owner --sort=name --xattrs -C "$rootfs" -cf "$work/layer.tar" .
 diff=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cat > "$work/config.json" <<JSON
-{"architecture":"amd64","os":"linux","created":"$created","config":{"User":$(json_str "$user"),"Env":[$envjson],"Entrypoint":$entry,"Cmd":$cmd,"WorkingDir":$(json_str "$workdir")},"rootfs":{"type":"layers","diff_ids":["sha256:$diff"]},"history":[{"created":"$created","created_by":"localcluster mkimage.sh"}]}
+{"architecture":"$arch","os":"linux","created":"$created","config":{"User":$(json_str "$user"),"Env":[$envjson],"Entrypoint":$entry,"Cmd":$cmd,"WorkingDir":$(json_str "$workdir")},"rootfs":{"type":"layers","diff_ids":["sha256:$diff"]},"history":[{"created":"$created","created_by":"localcluster mkimage.sh"}]}
 JSON
 cfg=$(sha256sum "$work/config.json" | cut -d' ' -f1)
 mv "$work/config.json" "$work/$cfg.json"
