@@ -24,14 +24,25 @@ ldflags: ## print the linker flags that stamp VERSION into a build
 	@echo '$(LDFLAGS)'
 
 .PHONY: deps
-deps: ## install what the unit tests need (redis-server, redis-cli, python3-redis)
+deps: ## install what the tests need (redis-server, redis-cli, python3-redis, shellcheck; actionlint into bin/tools)
 	hack/install-deps.sh
 
 .PHONY: test
-test: deps ## unit tests against a real redis-server, with -race (no cluster needed)
+test: deps ## unit tests against a real redis-server, with -race (no cluster needed), then lint-ci
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	go test -race -count=1 ./...
+	@$(MAKE) --no-print-directory lint-ci
+
+.PHONY: lint-ci
+lint-ci: ## actionlint (with shellcheck) on .github/workflows; goreleaser check if it is built (make goreleaser)
+	$$(hack/tools.sh actionlint) -no-color
+	@if gr=$$(hack/tools.sh --built goreleaser); then echo "$$gr check"; "$$gr" check; \
+	else echo 'goreleaser check: skipped, goreleaser is not built (make goreleaser, ~20 min the first time; make check does it)'; fi
+
+.PHONY: goreleaser
+goreleaser: ## build goreleaser at the version of .tool-versions into bin/tools (once: ~20 min cold on 2 cores)
+	hack/tools.sh goreleaser >/dev/null
 
 .PHONY: bench
 bench: deps build ## benchmarks without a cluster: our code against its baselines in the same run, ratios printed
@@ -70,8 +81,9 @@ bench-cluster: build cluster ## on the cluster: seeding 1M items and a 50-pod Jo
 	bench/logs.sh
 
 .PHONY: check
-check: ## everything CI runs: unit tests, then the local cluster, images and e2e, then the cluster stopped
+check: ## everything CI runs: goreleaser, unit tests and lint-ci, then the local cluster, images and e2e, then the cluster stopped
 	@rc=0; \
+	$(MAKE) --no-print-directory goreleaser || rc=1; \
 	$(MAKE) --no-print-directory test || rc=1; \
 	$(MAKE) --no-print-directory e2e || rc=1; \
 	hack/localcluster/down.sh || rc=1; \
@@ -79,7 +91,7 @@ check: ## everything CI runs: unit tests, then the local cluster, images and e2e
 	exit $$rc
 
 # Distribution: release archives and krew manifests (hack/dist, .krew.yaml,
-# .goreleaser.yaml; see hack/dist/RELEASING.md).
+# .goreleaser.yaml, .github/workflows/release.yaml; see hack/dist/RELEASING.md).
 # The worker image's one recipe is build/worker/Dockerfile: a release's image
 # is built from it by goreleaser (dockers_v2), the local one by worker-image.
 
@@ -100,5 +112,5 @@ test-krew: ## only the krew tests: manifests, the host's archive installed as kr
 	go test -count=1 ./test/krew
 
 .PHONY: release-snapshot
-release-snapshot: ## what a release publishes, without publishing it: goreleaser (v2.12+) --snapshot, into dist/
-	goreleaser release --snapshot --clean
+release-snapshot: goreleaser ## what a release publishes, without publishing it: goreleaser release --snapshot, into dist/ (the image needs docker buildx)
+	$$(hack/tools.sh goreleaser) release --snapshot --clean

@@ -2,8 +2,10 @@
 # Installs what the unit tests need on a Debian machine: a real redis-server
 # (tests start their own on loopback), redis-cli (the seeding benchmark's
 # baseline), python3-redis (the docs' rediswq.py worker runs in the
-# interoperation tests) and hyperfine (bench/seed-loopback.sh times the CLI
-# as a process with it). Does nothing when all are present.
+# interoperation tests), hyperfine (bench/seed-loopback.sh times the CLI as a
+# process with it), shellcheck (actionlint checks the workflows' scripts with
+# it) and actionlint itself (hack/tools.sh, into bin/tools). Does nothing when
+# all are present.
 set -euo pipefail
 
 need=()
@@ -11,11 +13,14 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 /usr/bin/python3 -c 'import redis' 2>/dev/null || need+=(python3-redis)
 command -v hyperfine >/dev/null || need+=(hyperfine)
-[ ${#need[@]} -eq 0 ] && exit 0
+command -v shellcheck >/dev/null || need+=(shellcheck)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-echo "installing ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+"$(dirname "$0")/tools.sh" actionlint >/dev/null
