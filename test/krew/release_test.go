@@ -3,6 +3,7 @@ package krew
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
@@ -127,12 +128,12 @@ func readWorkflows(t *testing.T) map[string]workflow {
 	return wfs
 }
 
-// steps are a workflow's steps, job by job, named "job/step".
+// steps are a workflow's steps, by job, number and name.
 func (wf workflow) steps() map[string]step {
 	out := map[string]step{}
 	for job, j := range wf.Jobs {
 		for i, s := range j.Steps {
-			out[fmt.Sprintf("%s/%d %s%s", job, i, s.Name, s.Uses)] = s
+			out[fmt.Sprintf("job %s, step %d (%s)", job, i+1, cmp.Or(s.Name, s.Uses))] = s
 		}
 	}
 	return out
