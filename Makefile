@@ -38,10 +38,10 @@ test: deps ## unit tests against a real redis-server, with -race (no cluster nee
 lint-ci: ## actionlint (with shellcheck) on .github/workflows; goreleaser check if it is built (make goreleaser)
 	$$(hack/tools.sh actionlint) -no-color
 	@if gr=$$(hack/tools.sh --built goreleaser); then echo "$$gr check"; "$$gr" check; \
-	else echo 'goreleaser check: skipped, goreleaser is not built (make goreleaser, ~20 min the first time; make check does it)'; fi
+	else echo 'goreleaser check: skipped, goreleaser is not built (make goreleaser, minutes the first time; make check does it)'; fi
 
 .PHONY: goreleaser
-goreleaser: ## build goreleaser at the version of .tool-versions into bin/tools (once: ~20 min cold on 2 cores)
+goreleaser: ## build goreleaser at the version of .tool-versions into bin/tools (once: ~6 min with cold Go caches)
 	hack/tools.sh goreleaser >/dev/null
 
 .PHONY: bench

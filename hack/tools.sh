@@ -7,7 +7,7 @@
 #   hack/tools.sh --built NAME   print its path if it is built; else exit 1
 #
 # NAME  actionlint  github.com/rhysd/actionlint (~15 s to build cold)
-#       goreleaser  github.com/goreleaser/goreleaser/v2 (~20 min cold on 2 cores)
+#       goreleaser  github.com/goreleaser/goreleaser/v2 (~6 min cold on 2 busy cores)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 declare -A PKG=(
