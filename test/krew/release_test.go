@@ -421,18 +421,7 @@ type imageArchive struct {
 
 func readImageArchive(t *testing.T, file string) imageArchive {
 	t.Helper()
-	entries := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(mustRead(t, file)))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries[h.Name], _ = io.ReadAll(tr)
-	}
+	entries := tarFiles(t, mustRead(t, file))
 	var m []struct {
 		Config string
 		Layers []string
@@ -451,20 +440,31 @@ func readImageArchive(t *testing.T, file string) imageArchive {
 		t.Fatal(err)
 	}
 	img := imageArchive{arch: cfg.Architecture, user: cfg.Config.User, entrypoint: cfg.Config.Entrypoint, files: map[string][]byte{}}
-	tr = tar.NewReader(bytes.NewReader(entries[m[0].Layers[0]]))
+	for name, b := range tarFiles(t, entries[m[0].Layers[0]]) {
+		img.files["/"+name] = b
+	}
+	return img
+}
+
+// tarFiles are the regular files of a tar archive, by cleaned path.
+func tarFiles(t *testing.T, archive []byte) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(archive))
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return files
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		if h.Typeflag == tar.TypeReg {
-			img.files["/"+path.Clean(h.Name)], _ = io.ReadAll(tr)
+			if files[path.Clean(h.Name)], err = io.ReadAll(tr); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	return img
 }
 
 // buildImage runs build/worker/build-image.sh --out for one platform.
