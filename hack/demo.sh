@@ -75,7 +75,8 @@ if [[ $external ]]; then
     WORKER_ARGS=(--worker-image "$DEMO_WORKER_IMAGE")
   elif [[ ! $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
     note "This is a development build ($VERSION): ghcr.io/kubectl-workqueue/workqueue-worker:$VERSION"
-    note "is not published. Push bin/workqueue-worker as an image and set DEMO_WORKER_IMAGE=<it>."
+    note "is not published. Push one (build/worker/build-image.sh --push --tag REGISTRY/workqueue-worker:TAG)"
+    note "and set DEMO_WORKER_IMAGE=REGISTRY/workqueue-worker:TAG."
   fi
   kubectl get namespace "$NS" >/dev/null 2>&1 || show kubectl create namespace "$NS"
 else
