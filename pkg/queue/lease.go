@@ -51,7 +51,7 @@ func (q *Queue) awaitItems(ctx context.Context, timeout time.Duration) error {
 }
 
 func (q *Queue) leaseNow(ctx context.Context, n int, lease time.Duration) ([]Item, error) {
-	keys := []string{q.name, q.processingKey(), q.holdersKey(), q.workersKey()}
+	keys := []string{q.name, q.processingKey(), q.holdersKey(), q.workersKey(), q.leasedAtKey()}
 	vals, err := leaseScript.Run(ctx, q.rdb, keys, q.session, n, lease.Milliseconds()).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("lease from queue %q: %w", q.name, q.explain(err))
@@ -86,8 +86,9 @@ func (q *Queue) Complete(ctx context.Context, items ...Item) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	keys := make([]string, 0, 6+len(items))
-	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.unleasedKey(), q.attemptsKey(), q.statsKey())
+	keys := make([]string, 0, 8+len(items))
+	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.unleasedKey(), q.attemptsKey(), q.statsKey(),
+		q.errorsKey(), q.leasedAtKey())
 	args := make([]any, 0, 1+len(items))
 	args = append(args, q.session)
 	for _, it := range items {
@@ -110,8 +111,9 @@ func (q *Queue) CompleteAndLease(ctx context.Context, done []Item, n int, lease 
 	if n < 1 {
 		n = 1
 	}
-	keys := make([]string, 0, 7+len(done))
-	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.unleasedKey(), q.attemptsKey(), q.statsKey(), q.workersKey())
+	keys := make([]string, 0, 9+len(done))
+	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.unleasedKey(), q.attemptsKey(), q.statsKey(),
+		q.errorsKey(), q.leasedAtKey(), q.workersKey())
 	args := make([]any, 0, 3+len(done))
 	args = append(args, q.session, n, lease.Milliseconds())
 	for _, it := range done {
@@ -150,19 +152,27 @@ const (
 	Lost FailOutcome = "lost"
 )
 
+// MaxErrors is how many of an item's last failed attempts its errors keep.
+const MaxErrors = 5
+
+// maxReason bounds the error kept for one attempt.
+const maxReason = 4096
+
 // Fail records a failed attempt at item. Once it has failed maxAttempts
 // times it is moved to the dead-letter list, else it is queued again behind
-// the pending items. reason is kept as the item's last error.
+// the pending items. reason is kept among the item's errors (the last
+// MaxErrors attempts), with the time and this worker's name.
 func (q *Queue) Fail(ctx context.Context, item Item, maxAttempts int, reason string) (FailOutcome, error) {
 	if maxAttempts < 1 {
 		maxAttempts = 1
 	}
-	const maxReason = 4096
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
-	keys := []string{q.name, q.processingKey(), q.failedKey(), q.holdersKey(), q.attemptsKey(), q.statsKey(), q.errorsKey(), item.leaseKey}
-	out, err := failScript.Run(ctx, q.rdb, keys, q.session, item.Value, maxAttempts, reason).Text()
+	keys := []string{q.name, q.processingKey(), q.failedKey(), q.holdersKey(), q.attemptsKey(), q.statsKey(),
+		q.errorsKey(), q.leasedAtKey(), item.leaseKey}
+	out, err := failScript.Run(ctx, q.rdb, keys, q.session, item.Value, maxAttempts,
+		escapeInvalidUTF8(reason), escapeInvalidUTF8(q.workerName()), MaxErrors).Text()
 	if err != nil {
 		return "", fmt.Errorf("fail item of queue %q: %w", q.name, q.explain(err))
 	}
@@ -175,7 +185,7 @@ func (q *Queue) Release(ctx context.Context, items ...Item) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	keys := []string{q.name, q.processingKey(), q.holdersKey()}
+	keys := []string{q.name, q.processingKey(), q.holdersKey(), q.leasedAtKey()}
 	args := []any{q.session}
 	for _, it := range items {
 		keys = append(keys, it.leaseKey)
@@ -226,8 +236,8 @@ func (q *Queue) Reclaim(ctx context.Context, grace time.Duration) (int, error) {
 	if len(vals) == maxReclaimScan {
 		whole = "0"
 	}
-	keys := make([]string, 0, 6+len(vals))
-	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.workersKey(), q.unleasedKey(), q.statsKey())
+	keys := make([]string, 0, 7+len(vals))
+	keys = append(keys, q.name, q.processingKey(), q.holdersKey(), q.workersKey(), q.unleasedKey(), q.statsKey(), q.leasedAtKey())
 	args := make([]any, 0, 2+len(vals))
 	args = append(args, grace.Milliseconds(), whole)
 	for _, v := range vals {

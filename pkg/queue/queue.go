@@ -2,7 +2,12 @@
 // docs' rediswq.py, key for key, plus what that client leaves as TODOs:
 // atomic batched leases, lease renewal, retries with a dead-letter list,
 // reclaiming the items of dead workers, guarded seeding, statistics and
-// deletion. It knows nothing of Kubernetes.
+// deletion, listing items and retrying failed ones. It knows nothing of
+// Kubernetes.
+//
+// A session (a Queue) may carry its worker's name (WithWorker): session ids
+// are then "worker/uuid", so that a lease or a failed attempt names the pod
+// that made it.
 //
 // Keys of a queue Q (the first three are rediswq.py's own):
 //
@@ -10,11 +15,15 @@
 //	Q:processing               list of leased items (RPOPLPUSH from Q)
 //	Q:leased_by_session:<h>    the lease: session id with a TTL, h = sha224 hex of the item
 //	Q:holders                  hash item -> session, for items leased through this package
+//	Q:leased_at                hash item -> when it was leased through this package (unix ms)
 //	Q:workers                  sorted set session -> liveness deadline (unix ms)
 //	Q:unleased                 hash item -> when reclaim first saw it without a lease
-//	Q:attempts, Q:errors       hashes item -> failed attempts, last error
-//	Q:failed                   list of dead-lettered items
-//	Q:stats                    hash of counters: seeded, completed, retried, deadlettered, reclaimed
+//	Q:attempts                 hash item -> failed attempts since it was seeded or retried
+//	Q:errors                   hash item -> its last MaxErrors failed attempts, a JSON array
+//	                           of {"at": unix ms, "worker", "attempt", "error"}
+//	Q:failed                   list of dead-lettered items, the oldest on the right
+//	Q:stats                    hash of counters: seeded, completed, retried, deadlettered, reclaimed,
+//	                           requeued (failed items put back by Retry)
 //	Q:seed:<token>             progress of one seeding run, so a broken connection can be accounted for
 //
 // Guarantees: an item is never lost (it is always in exactly one of Q,
@@ -56,6 +65,8 @@ var (
 	reclaimLua string
 	//go:embed lua/complete_lease.lua
 	completeLeaseLua string
+	//go:embed lua/retry.lua
+	retryLua string
 	// Functions that scripts share: Redis runs each script alone, so they
 	// are prepended to the scripts that call them.
 	//go:embed lua/lease_items.lua
@@ -71,6 +82,7 @@ var (
 	releaseScript  = newScript(releaseLua)
 	extendScript   = newScript(extendLua)
 	reclaimScript  = newScript(reclaimLua)
+	retryScript    = newScript(retryLua)
 
 	completeLeaseScript = newScript(completeItemsLua, leaseItemsLua, completeLeaseLua)
 )
@@ -105,6 +117,32 @@ func New(rdb redis.UniversalClient, name string) *Queue {
 	return &Queue{rdb: rdb, name: name, session: uuid.NewString()}
 }
 
+// WithWorker returns q as seen by a new session of the worker called
+// worker (e.g. its pod's name): the leases it holds and the failed attempts
+// it records then name that worker, for 'kubectl workqueue items'.
+func (q *Queue) WithWorker(worker string) *Queue {
+	s := uuid.NewString()
+	if worker != "" {
+		s = worker + sessionSep + s
+	}
+	return &Queue{rdb: q.rdb, name: q.name, session: s}
+}
+
+// sessionSep ends the worker's name in a session id; neither uuids nor pod
+// names contain it.
+const sessionSep = "/"
+
+// WorkerOf is the name of the worker of a session, or the session itself
+// when it names no worker (rediswq.py's sessions are bare uuids).
+func WorkerOf(session string) string {
+	if i := strings.LastIndex(session, sessionSep); i > 0 {
+		return session[:i]
+	}
+	return session
+}
+
+func (q *Queue) workerName() string { return WorkerOf(q.session) }
+
 // Name is the queue's name, which is also the key of its pending list.
 func (q *Queue) Name() string { return q.name }
 
@@ -119,6 +157,7 @@ func (q *Queue) workersKey() string    { return q.name + ":workers" }
 func (q *Queue) unleasedKey() string   { return q.name + ":unleased" }
 func (q *Queue) attemptsKey() string   { return q.name + ":attempts" }
 func (q *Queue) errorsKey() string     { return q.name + ":errors" }
+func (q *Queue) leasedAtKey() string   { return q.name + ":leased_at" }
 func (q *Queue) leasePrefix() string   { return q.name + ":leased_by_session:" }
 
 // LeaseKey is the key rediswq.py uses for the lease of item.

@@ -346,8 +346,13 @@ func TestFailRetriesThenDeadLetters(t *testing.T) {
 	if v := rdb.LRange(ctx, q.failedKey(), 0, -1).Val(); len(v) != 1 || v[0] != "bad" {
 		t.Fatalf("dead letters %v", v)
 	}
-	if v := rdb.HGet(ctx, q.errorsKey(), "bad").Val(); v != "exit status 2" {
-		t.Fatalf("last error %q", v)
+	var got []ItemInfo
+	if err := q.Items(ctx, Failed, ListOptions{}, func(it *ItemInfo) error { got = append(got, *it); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Attempts != 2 || len(got[0].Errors) != 2 ||
+		got[0].Errors[0].Error != "exit status 1" || got[0].Errors[1].Error != "exit status 2" || got[0].Errors[1].Attempt != 2 {
+		t.Fatalf("failed items %+v", got)
 	}
 }
 

@@ -124,7 +124,7 @@ func counter(m map[string]string, k string) int64 {
 // Delete removes every key of the queue and returns how many there were.
 func (q *Queue) Delete(ctx context.Context) (int64, error) {
 	keys := []string{q.name, q.processingKey(), q.failedKey(), q.statsKey(), q.holdersKey(),
-		q.workersKey(), q.unleasedKey(), q.attemptsKey(), q.errorsKey()}
+		q.workersKey(), q.unleasedKey(), q.attemptsKey(), q.errorsKey(), q.leasedAtKey()}
 	var n int64
 	for _, pattern := range []string{q.leasePrefix() + "*", q.name + ":seed:*"} {
 		err := scanKeys(ctx, q.rdb, escapeGlob(pattern[:len(pattern)-1])+"*", func(key string) {

@@ -1,8 +1,10 @@
 -- complete_items marks items done: removes them from processing and drops
--- their lease, unless another worker has taken them over since our lease was
--- lost. Shared by complete.lua and complete_lease.lua, which follow it.
--- KEYS: 1 queue, 2 processing, 3 holders, 4 unleased, 5 attempts, 6 stats;
---       the lease keys of the items from KEYS[first_lease] on
+-- their lease, attempts and errors, unless another worker has taken them over
+-- since our lease was lost. Shared by complete.lua and complete_lease.lua,
+-- which follow it.
+-- KEYS: 1 queue, 2 processing, 3 holders, 4 unleased, 5 attempts, 6 stats,
+--       7 errors, 8 leased_at; the lease keys of the items from
+--       KEYS[first_lease] on
 -- ARGV: 1 session; the items from ARGV[first_item] on (one per lease key)
 -- Returns the number of items that were still ours (or nobody's).
 local function complete_items(first_item, first_lease)
@@ -22,7 +24,9 @@ local function complete_items(first_item, first_lease)
       if redis.call('GET', lease) == ARGV[1] then redis.call('DEL', lease) end
       redis.call('HDEL', KEYS[3], item)
       redis.call('HDEL', KEYS[4], item)
-      redis.call('HDEL', KEYS[5], item)
+      redis.call('HDEL', KEYS[8], item)
+      -- Only items that failed before have attempts and errors.
+      if redis.call('HDEL', KEYS[5], item) == 1 then redis.call('HDEL', KEYS[7], item) end
       if removed > 0 then done = done + 1 end
     end
   end

@@ -1,10 +1,12 @@
 -- lease_items moves up to N items from the queue to processing and records
--- the session holding them, in one atomic step: reclaim never sees them
--- without an owner. Shared by lease.lua and complete_lease.lua, which follow it.
--- KEYS: 1 queue, 2 processing, 3 holders; workers is the workers key
+-- the session holding them and when, in one atomic step: reclaim never sees
+-- them without an owner. Shared by lease.lua and complete_lease.lua, which
+-- follow it.
+-- KEYS: 1 queue, 2 processing, 3 holders; workers and leased_at are the keys
+--       of those names
 -- ARGV: 1 session, 2 N, 3 lease in milliseconds
 -- Returns the leased items.
-local function lease_items(workers)
+local function lease_items(workers, leased_at)
   local t = redis.call('TIME')
   local now = t[1] * 1000 + math.floor(t[2] / 1000)
   local items = {}
@@ -12,6 +14,7 @@ local function lease_items(workers)
     local item = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
     if not item then break end
     redis.call('HSET', KEYS[3], item, ARGV[1])
+    redis.call('HSET', leased_at, item, now)
     items[#items + 1] = item
   end
   redis.call('ZADD', workers, now + tonumber(ARGV[3]), ARGV[1])

@@ -4,7 +4,8 @@
 -- once it has been seen unheld for at least the grace period: docs workers
 -- (rediswq.py) set their lease key just after BRPOPLPUSH, and reclaim must not
 -- steal an item in that window.
--- KEYS: 1 queue, 2 processing, 3 holders, 4 workers, 5 unleased, 6 stats, 7.. lease keys
+-- KEYS: 1 queue, 2 processing, 3 holders, 4 workers, 5 unleased, 6 stats, 7 leased_at,
+--       8.. lease keys
 -- ARGV: 1 grace in milliseconds, 2 "1" when the items are all of processing, 3.. items
 -- Returns the number of items reclaimed.
 local t = redis.call('TIME')
@@ -13,7 +14,7 @@ local grace = tonumber(ARGV[1])
 local n = 0
 local seen = {}
 for i = 3, #ARGV do
-  local item, lease = ARGV[i], KEYS[i + 4]
+  local item, lease = ARGV[i], KEYS[i + 5]
   seen[item] = true
   local held = redis.call('EXISTS', lease) == 1
   if not held then
@@ -33,6 +34,7 @@ for i = 3, #ARGV do
       end
       redis.call('HDEL', KEYS[5], item)
       redis.call('HDEL', KEYS[3], item)
+      redis.call('HDEL', KEYS[7], item)
     end
   end
 end
