@@ -27,12 +27,17 @@ type commander struct {
 	env      []string // the worker's environment
 	out      *streams
 	stopping <-chan struct{} // closed when the worker is told to stop
+	// timeout bounds one run of the command (0: none); killGrace is how long
+	// it may take to exit after SIGTERM.
+	timeout   time.Duration
+	killGrace time.Duration
 }
 
 // handle runs the command on item; a non-zero exit is an error that names
 // the exit status and the command's last line on stderr. When the worker is
-// told to stop, the command's process group gets SIGTERM; when ctx is
-// cancelled (the shutdown grace is over) it gets SIGKILL.
+// told to stop, or the command has run for the timeout, the command's
+// process group gets SIGTERM; it gets SIGKILL when ctx is cancelled (the
+// shutdown grace is over) or killGrace after the timeout.
 func (c *commander) handle(ctx context.Context, item []byte) error {
 	argv := substitute(c.args, item)
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -49,24 +54,49 @@ func (c *commander) handle(ctx context.Context, item []byte) error {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	stopping, done := c.stopping, ctx.Done()
+	var timeout, kill <-chan time.Time
+	if c.timeout > 0 {
+		t := time.NewTimer(c.timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	timedOut := false
 	for {
 		select {
 		case err := <-waited:
 			stdout.Close()
 			stderr.Close()
+			last := stderr.LastLine()
+			switch {
+			case timedOut:
+				// Whatever it exited with, it was stopped for taking too long.
+				msg := "timed out after " + c.timeout.String()
+				if last != "" {
+					msg += ": " + last
+				}
+				return errors.New(msg)
 			// Exit 0 completes the item, even when something the command
 			// left running in the background still holds its output open.
-			if err == nil || errors.Is(err, exec.ErrWaitDelay) {
+			case err == nil || errors.Is(err, exec.ErrWaitDelay):
 				return nil
 			}
 			var exitErr *exec.ExitError
-			if last := stderr.LastLine(); last != "" && errors.As(err, &exitErr) {
+			if last != "" && errors.As(err, &exitErr) {
 				return errors.New(exitErr.Error() + ": " + last)
 			}
 			return err
 		case <-stopping:
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 			stopping = nil
+		case <-timeout:
+			timedOut = true
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			t := time.NewTimer(c.killGrace)
+			defer t.Stop()
+			timeout, kill = nil, t.C
+		case <-kill:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			kill = nil
 		case <-done:
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			done = nil

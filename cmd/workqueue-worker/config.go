@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -31,6 +32,8 @@ const (
 	envLease       = workerenv.Lease
 	envMaxAttempts = workerenv.MaxAttempts
 	envMaxItems    = workerenv.MaxItems
+	envPod         = workerenv.Pod
+	envItemTimeout = workerenv.ItemTimeout
 )
 
 const usage = `usage: workqueue-worker [flags] -- COMMAND [ARGS...]
@@ -45,19 +48,33 @@ anywhere in ARGS (as xargs -I does), and is in $WORKQUEUE_ITEM when it is
 valid UTF-8 without NUL bytes and at most 64 KiB (else that is unset).
 Exit status 0 completes the item; any other fails it ("exit status N" and
 COMMAND's last line on stderr are kept as the reason): it is queued again,
-and after --max-attempts failures moved to the dead-letter list.
+and after --max-attempts failures moved to the dead-letter list, where
+'kubectl workqueue items QUEUE' shows it with the errors of its last
+attempts, and 'kubectl workqueue retry QUEUE' puts it back.
 COMMAND's stdout and stderr pass through; with --concurrency above 1 they
 are written a whole line at a time, so lines of different items do not mix.
+
+With --item-timeout, COMMAND gets SIGTERM once it has run that long on an
+item, and SIGKILL --shutdown-grace later; the attempt fails with "timed out
+after D".
 
 On SIGTERM or SIGINT no new items are taken; COMMAND gets SIGTERM and
 --shutdown-grace to finish, then SIGKILL, and its item goes back to the
 queue at once. The leases of running items are renewed every --lease/3, so
 an item is reclaimed by another worker only once this one has died.
 
-Exit status: 0 when the queue is drained or --max-items are done; 1 when
-Redis stays unreachable for --redis-timeout; 2 for bad flags or a queue
-that cannot work there (on a Redis Cluster, a name without a hash tag);
-128+N when stopped by signal N first.
+Exit status:
+  0      the queue is drained, or --max-items are done, even if this worker
+         moved items to the dead-letter list: the queue keeps them, and
+         'kubectl workqueue run' and 'wait' report them (a non-zero exit
+         would make the Job controller restart the pod and count it against
+         the Job's backoff limit, turning failed items into a failed Job)
+  N      the same, when items were dead-lettered and --failed-exit-code N
+         is set (for use outside a Job)
+  1      Redis stayed unreachable for --redis-timeout, or rejected us
+  2      bad flags, or a queue that cannot work there (on a Redis Cluster,
+         a name without a hash tag)
+  128+N  stopped by signal N before the queue was drained
 
 Redis is one server, any node of a Redis Cluster (found out by asking it),
 or a master found and followed across failovers through Sentinel:
@@ -74,7 +91,8 @@ and flags override it:
   WORKQUEUE_REDIS_PASSWORD (when the URL has none), WORKQUEUE_REDIS_CA,
   WORKQUEUE_REDIS_CERT, WORKQUEUE_REDIS_KEY, WORKQUEUE_REDIS_TLS_DIR,
   WORKQUEUE_REDIS_INSECURE_SKIP_TLS_VERIFY=true, WORKQUEUE_LEASE (a duration
-  such as 60s), WORKQUEUE_MAX_ATTEMPTS, WORKQUEUE_MAX_ITEMS.
+  such as 60s), WORKQUEUE_MAX_ATTEMPTS, WORKQUEUE_MAX_ITEMS,
+  WORKQUEUE_ITEM_TIMEOUT (a duration), WORKQUEUE_POD (this worker's name).
 
 --install DIR copies this binary to DIR/workqueue-worker (for an init
 container that puts it into a volume shared with the user's image).
@@ -106,6 +124,9 @@ type config struct {
 	shutdownGrace time.Duration
 	reclaimGrace  time.Duration
 	redisTimeout  time.Duration
+	itemTimeout   time.Duration
+	failedExit    int
+	worker        string
 	install       string
 	version       bool
 	command       []string
@@ -134,6 +155,9 @@ func (c *config) parse(args []string, lookupEnv func(string) (string, bool), std
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 25*time.Second, "after SIGTERM, how long COMMAND may finish its item before it is killed (keep under the pod's terminationGracePeriodSeconds)")
 	fs.DurationVar(&c.reclaimGrace, "reclaim-grace", 10*time.Second, "how long an item must be seen without a lease or a live worker before it is reclaimed")
 	fs.DurationVar(&c.redisTimeout, "redis-timeout", 30*time.Second, "how long Redis may stay unreachable before the worker gives up")
+	fs.DurationVar(&c.itemTimeout, "item-timeout", 0, "fail an item's attempt when COMMAND runs longer than this on it: SIGTERM, then SIGKILL after --shutdown-grace (default $"+envItemTimeout+", else no limit)")
+	fs.IntVar(&c.failedExit, "failed-exit-code", 0, "exit status when the queue is drained but this worker moved items to the dead-letter list (0: like success; the queue keeps the failed items)")
+	fs.StringVar(&c.worker, "name", "", "this worker's name, recorded with the items it holds and fails (default $"+envPod+", else the host name)")
 	fs.StringVar(&c.install, "install", "", "copy this binary to `DIR`/workqueue-worker and exit")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -155,6 +179,21 @@ func (c *config) fromEnv(set map[string]bool, lookupEnv func(string) (string, bo
 	}
 	if !set["queue"] {
 		c.queue = env(envQueue)
+	}
+	if !set["name"] {
+		c.worker = env(envPod)
+		if c.worker == "" {
+			c.worker, _ = os.Hostname()
+		}
+	}
+	if !set["item-timeout"] {
+		if v := env(envItemTimeout); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("invalid %s %q: want a duration such as 10m", envItemTimeout, v)
+			}
+			c.itemTimeout = d
+		}
 	}
 	if !set["lease"] {
 		c.lease = queue.DefaultLease
@@ -290,6 +329,10 @@ func (c *config) validate() error {
 		return errors.New("--prefetch must be 0 (adapt) or more")
 	case c.shutdownGrace < 0 || c.reclaimGrace <= 0 || c.redisTimeout <= 0:
 		return errors.New("--shutdown-grace, --reclaim-grace and --redis-timeout must be positive")
+	case c.itemTimeout < 0:
+		return errors.New("--item-timeout must not be negative (0: no limit)")
+	case c.failedExit < 0 || c.failedExit > 125:
+		return errors.New("--failed-exit-code must be between 0 and 125")
 	}
 	if err := queue.ValidateName(c.queue); err != nil {
 		return err

@@ -26,9 +26,16 @@ import (
 
 const name = "workqueue-worker"
 
-// Exit statuses besides 0 (drained, or --max-items done) and 128+N (stopped
-// by signal N before the queue was drained).
+// Exit statuses besides 128+N (stopped by signal N before the queue was
+// drained), as the usage documents them.
 const (
+	// exitOK: the queue is drained, or --max-items are done. Also when this
+	// worker dead-lettered items, unless --failed-exit-code says otherwise:
+	// in a Job, a non-zero exit makes the controller restart the pod and
+	// count a failure toward the backoff limit, so failed items would turn
+	// into a failed Job; the queue keeps them, and run/wait report them with
+	// their own exit status.
+	exitOK    = 0
 	exitError = 1 // Redis failed for good
 	exitUsage = 2 // bad flags or configuration
 )
@@ -100,13 +107,14 @@ func work(c *config, stdout, stderr *os.File) int {
 		return exitError
 	}
 	defer cl.Redis.Close()
-	q := queue.New(cl.Redis, c.queue)
+	q := queue.New(cl.Redis, c.queue).WithWorker(c.worker)
 	if err := q.Check(); err != nil {
 		fmt.Fprintf(out.stderr, "%s: %v\n", name, err)
 		return exitUsage
 	}
 
-	cmd := &commander{args: c.command, env: os.Environ(), out: out, stopping: ctx.Done()}
+	cmd := &commander{args: c.command, env: os.Environ(), out: out, stopping: ctx.Done(),
+		timeout: c.itemTimeout, killGrace: c.shutdownGrace}
 	sum, err := worker.Run(ctx, q, cmd.handle, worker.Options{
 		Lease:         c.lease,
 		MaxAttempts:   c.maxAttempts,
@@ -121,13 +129,18 @@ func work(c *config, stdout, stderr *os.File) int {
 	cancel()
 	<-sigDone
 	counts := summarize(sum)
+	done := exitOK
+	if sum.DeadLettered > 0 {
+		counts += fmt.Sprintf("; see them with: kubectl workqueue items %s", c.queue)
+		done = c.failedExit
+	}
 	switch {
 	case err == nil && sum.Drained:
 		fmt.Fprintf(out.stderr, "%s: queue %s drained: %s\n", name, c.queue, counts)
-		return 0
+		return done
 	case err == nil:
 		fmt.Fprintf(out.stderr, "%s: stopping after %s (--max-items): %s\n", name, plural.Count(c.maxItems, "item"), counts)
-		return 0
+		return done
 	case got != nil && errors.Is(err, context.Canceled):
 		sig := got.(syscall.Signal)
 		fmt.Fprintf(out.stderr, "%s: stopped by %s before queue %s was drained: %s\n", name, signalName(sig), c.queue, counts)

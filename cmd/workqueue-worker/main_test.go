@@ -188,7 +188,7 @@ func TestWorkerCompletesItems(t *testing.T) {
 func TestWorkerRetriesThenDeadLettersAFailingCommand(t *testing.T) {
 	rdb := testClient(t)
 	q := newQueue(t, rdb, "bad")
-	code, p := runWorker(t, q, []string{"WORKQUEUE_MAX_ATTEMPTS=5"}, "--max-attempts", "2", "--",
+	code, p := runWorker(t, q, []string{"WORKQUEUE_MAX_ATTEMPTS=5", "WORKQUEUE_POD=wq-bad-x7k2p"}, "--max-attempts", "2", "--",
 		"sh", "-c", `echo "working on $1"; echo "cannot do $1" >&2; echo >&2; exit 3`, "sh", "{}")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, &p.stderr)
@@ -201,7 +201,7 @@ func TestWorkerRetriesThenDeadLettersAFailingCommand(t *testing.T) {
 	for _, want := range []string{
 		`item failed; queued again item=bad error="exit status 3: cannot do bad"`,
 		`item failed 2 times; moved to the dead-letter list item=bad error="exit status 3: cannot do bad"`,
-		"drained: 0 done, 2 failed (1 retried, 1 dead-lettered)",
+		"drained: 0 done, 2 failed (1 retried, 1 dead-lettered); see them with: kubectl workqueue items " + q.Name(),
 	} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
@@ -210,8 +210,70 @@ func TestWorkerRetriesThenDeadLettersAFailingCommand(t *testing.T) {
 	if p.stdout.String() != "working on bad\nworking on bad\n" {
 		t.Errorf("stdout %q", &p.stdout)
 	}
-	if reason := rdb.HGet(context.Background(), q.Name()+":errors", "bad").Val(); reason != "exit status 3: cannot do bad" {
-		t.Errorf("recorded reason %q", reason)
+	failed := failedItems(t, q)
+	if len(failed) != 1 || failed[0].Attempts != 2 || len(failed[0].Errors) != 2 {
+		t.Fatalf("failed items %+v", failed)
+	}
+	for _, e := range failed[0].Errors {
+		if e.Error != "exit status 3: cannot do bad" || e.Worker != "wq-bad-x7k2p" {
+			t.Errorf("recorded attempt %+v, want the reason and the pod", e)
+		}
+	}
+}
+
+func failedItems(t *testing.T, q *queue.Queue) []queue.ItemInfo {
+	t.Helper()
+	var out []queue.ItemInfo
+	err := q.Items(context.Background(), queue.Failed, queue.ListOptions{}, func(it *queue.ItemInfo) error {
+		out = append(out, *it)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A command that hangs is stopped after --item-timeout, and the attempt
+// fails; one that ignores SIGTERM is killed --shutdown-grace later.
+func TestWorkerItemTimeout(t *testing.T) {
+	rdb := testClient(t)
+	q := newQueue(t, rdb, "hangs", "quick", "deaf")
+	start := time.Now()
+	code, p := runWorker(t, q, []string{"WORKQUEUE_ITEM_TIMEOUT=300ms"}, "--max-attempts", "1", "--shutdown-grace", "500ms", "--",
+		"sh", "-c", `case $1 in quick) exit 0;; deaf) trap '' TERM;; esac; echo "$1 starts" >&2; sleep 30`, "sh", "{}")
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, &p.stderr)
+	}
+	if took > 15*time.Second {
+		t.Errorf("took %v: the hung commands were not stopped", took.Round(time.Millisecond))
+	}
+	failed := failedItems(t, q)
+	if len(failed) != 2 {
+		t.Fatalf("failed %+v\n%s", failed, &p.stderr)
+	}
+	for _, it := range failed {
+		if want := "timed out after 300ms: " + string(it.Value) + " starts"; it.Errors[0].Error != want {
+			t.Errorf("%s: reason %q, want %q", it.Value, it.Errors[0].Error, want)
+		}
+	}
+	if st := stats(t, q); st.Done != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestWorkerFailedExitCode(t *testing.T) {
+	rdb := testClient(t)
+	q := newQueue(t, rdb, "good", "bad")
+	fail := `[ "$1" != bad ]`
+	code, p := runWorker(t, q, nil, "--failed-exit-code", "3", "--max-attempts", "1", "--", "sh", "-c", fail, "sh", "{}")
+	if code != 3 {
+		t.Errorf("exit %d with a dead-lettered item and --failed-exit-code 3\n%s", code, &p.stderr)
+	}
+	q = newQueue(t, rdb, "good")
+	if code, p := runWorker(t, q, nil, "--failed-exit-code", "3", "--", "sh", "-c", fail, "sh", "{}"); code != 0 {
+		t.Errorf("exit %d with nothing dead-lettered\n%s", code, &p.stderr)
 	}
 }
 
@@ -417,6 +479,9 @@ func TestWorkerConfigErrors(t *testing.T) {
 		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--", "no-such-command-here"}, "workqueue-worker: cannot run COMMAND: "},
 		{nil, []string{"--concurrency", "x"}, "invalid value \"x\" for flag -concurrency"},
 		{[]string{"WORKQUEUE_QUEUE=q3:processing", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--", "true"}, `workqueue-worker: invalid queue name: "q3:processing" is the key of queue "q3"'s leased items`},
+		{[]string{"WORKQUEUE_ITEM_TIMEOUT=long"}, []string{"--", "true"}, "workqueue-worker: invalid WORKQUEUE_ITEM_TIMEOUT \"long\": want a duration such as 10m\n"},
+		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--item-timeout", "-1s", "--", "true"}, "--item-timeout must not be negative"},
+		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--failed-exit-code", "300", "--", "true"}, "--failed-exit-code must be between 0 and 125"},
 	} {
 		code, p := runWorker(t, nil, tc.env, tc.args...)
 		if code != exitUsage || !strings.Contains(p.stderr.String(), tc.want) {

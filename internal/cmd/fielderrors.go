@@ -37,6 +37,7 @@ var jobOptionFlags = map[string]string{
 	"kueueQueue":              "--kueue-queue",
 	"base":                    "-f",
 	"maxAttempts":             "--max-attempts",
+	"itemTimeout":             "--item-timeout",
 }
 
 // redisOptionFlags names what sets each option of manifest.RedisOptions in init.

@@ -74,6 +74,7 @@ type RunOptions struct {
 	Restricted     bool
 	Lease          time.Duration
 	MaxAttempts    int
+	ItemTimeout    time.Duration
 	DryRun         string
 	Replace        bool
 	AllowEmpty     bool
@@ -144,6 +145,7 @@ ones after --stuck-grace.`,
 	fl.BoolVar(&o.Restricted, "restricted", false, "make the pods pass the \"restricted\" Pod Security Standard (the image must run as non-root)")
 	fl.DurationVar(&o.Lease, "lease", o.Lease, "how long a worker holds an item before others may take it over (renewed while it works)")
 	fl.IntVar(&o.MaxAttempts, "max-attempts", o.MaxAttempts, "failures before an item moves to the failed list (with -- COMMAND)")
+	fl.DurationVar(&o.ItemTimeout, "item-timeout", 0, "fail an attempt when COMMAND runs longer than this on one item: SIGTERM, then SIGKILL after the worker's grace (with -- COMMAND; 0 = no limit)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the Job, contact nothing) or "server" (validate it with the API server)`)
 	fl.Lookup("dry-run").NoOptDefVal = "client"
 	fl.BoolVar(&o.Replace, "replace", false, "delete an existing Job of the same name first")
@@ -247,7 +249,7 @@ func (o *RunOptions) job(pending int64) (*batchv1.Job, error) {
 		Name: o.Name, Queue: o.Queue, Image: o.Image, Command: o.Command,
 		WorkerImage: o.WorkerImage, PerItem: o.PerItem,
 		ServiceAccount: o.ServiceAccount, ImagePullSecrets: o.PullSecrets, Restricted: o.Restricted,
-		RedisService: o.f.redis.service,
+		RedisService: o.f.redis.service, ItemTimeout: o.ItemTimeout,
 	}
 	switch {
 	case w.Parallelism.auto && pending >= 0:

@@ -128,6 +128,9 @@ type JobOptions struct {
 	// Patches apply in order to the Job built from everything above. A patch
 	// may change anything but what the workers need (see Job).
 	Patches []objpatch.Patch
+	// ItemTimeout bounds one run of Command on an item; 0: no limit. Only
+	// with Command: the image's own program decides for itself.
+	ItemTimeout time.Duration
 }
 
 // reservedEnv maps each worker variable to the options that set it, for
@@ -140,6 +143,7 @@ var reservedEnv = map[string][]string{
 	workerenv.MaxAttempts:   {"maxAttempts"},
 	workerenv.MaxItems:      {"perItem"},
 	workerenv.Item:          nil, // the worker, per item
+	workerenv.ItemTimeout:   {"itemTimeout"},
 }
 
 // reservedPodLabels are set by the plugin or the Job controller.
@@ -401,12 +405,17 @@ func (o *JobOptions) workerEnv() []corev1.EnvVar {
 	env := []corev1.EnvVar{
 		{Name: workerenv.Queue, Value: o.Queue},
 		{Name: workerenv.RedisAddr, Value: o.RedisService + ":" + strconv.Itoa(int(o.RedisPort))},
+		// So that the queue records which pod held or failed an item.
+		{Name: workerenv.Pod, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"}}},
 	}
 	if o.Lease != 0 {
 		env = append(env, corev1.EnvVar{Name: workerenv.Lease, Value: o.Lease.String()})
 	}
 	if o.MaxAttempts != 0 {
 		env = append(env, corev1.EnvVar{Name: workerenv.MaxAttempts, Value: strconv.Itoa(o.MaxAttempts)})
+	}
+	if o.ItemTimeout != 0 {
+		env = append(env, corev1.EnvVar{Name: workerenv.ItemTimeout, Value: o.ItemTimeout.String()})
 	}
 	if o.PerItem {
 		env = append(env, corev1.EnvVar{Name: workerenv.MaxItems, Value: "1"})
@@ -525,6 +534,12 @@ func (o *JobOptions) validate() error {
 	if o.KueueQueue != "" {
 		errs.dns1123Subdomain("kueueQueue", o.KueueQueue)
 		errs.invalid("kueueQueue", o.KueueQueue, content.IsLabelValue(o.KueueQueue))
+	}
+	switch {
+	case o.ItemTimeout < 0:
+		errs.add("itemTimeout", o.ItemTimeout, "must not be negative")
+	case o.ItemTimeout > 0 && len(o.Command) == 0:
+		errs.add("itemTimeout", o.ItemTimeout, "is only for a command run per item (the image's own program decides how long its items take)")
 	}
 	return errs.err()
 }

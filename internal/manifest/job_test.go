@@ -55,6 +55,7 @@ func commandJob() JobOptions {
 		},
 		Lease:       90 * time.Second,
 		MaxAttempts: 3,
+		ItemTimeout: 10 * time.Minute,
 	}
 }
 
@@ -149,6 +150,7 @@ func TestJobDocsDefaults(t *testing.T) {
 	want := []corev1.EnvVar{
 		{Name: workerenv.Queue, Value: "Job_2"},
 		{Name: workerenv.RedisAddr, Value: "redis:6379"},
+		{Name: workerenv.Pod, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"}}},
 	}
 	if !reflect.DeepEqual(c.Env, want) {
 		t.Errorf("env = %+v, want %+v", c.Env, want)
@@ -197,6 +199,7 @@ func TestJobAllFields(t *testing.T) {
 		workerenv.RedisAddr:   "redis:6379",
 		workerenv.Lease:       "1m30s",
 		workerenv.MaxAttempts: "3",
+		workerenv.ItemTimeout: "10m0s",
 		"BUCKET":              "s3://images",
 	} {
 		if env[name].Value != want {
@@ -205,6 +208,9 @@ func TestJobAllFields(t *testing.T) {
 	}
 	if _, ok := env[workerenv.MaxItems]; ok {
 		t.Error("MaxItems set without PerItem")
+	}
+	if pod := env[workerenv.Pod].ValueFrom; pod == nil || pod.FieldRef == nil || pod.FieldRef.FieldPath != "metadata.name" {
+		t.Errorf("%s = %+v, want the pod's name from the downward API", workerenv.Pod, env[workerenv.Pod])
 	}
 	pw := env[workerenv.RedisPassword]
 	if pw.Value != "" || pw.ValueFrom == nil || pw.ValueFrom.SecretKeyRef == nil ||
@@ -395,6 +401,8 @@ func TestJobValidation(t *testing.T) {
 		{"lease", func(o *JobOptions) { o.Lease = 500 * time.Millisecond }, "lease", "lease 500ms: must be at least 1s"},
 		{"negative lease", func(o *JobOptions) { o.Lease = -time.Second }, "lease", "lease -1s"},
 		{"max attempts", func(o *JobOptions) { o.MaxAttempts = -1 }, "maxAttempts", "maxAttempts -1"},
+		{"item timeout without a command", func(o *JobOptions) { o.ItemTimeout = time.Minute }, "itemTimeout", "itemTimeout 1m0s: is only for a command run per item"},
+		{"negative item timeout", func(o *JobOptions) { o.ItemTimeout = -time.Second }, "itemTimeout", "itemTimeout -1s: must not be negative"},
 		{"request above limit", func(o *JobOptions) {
 			o.Resources = corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},

@@ -37,6 +37,12 @@ const (
 	MaxItems = "WORKQUEUE_MAX_ITEMS"
 	// Item is set for the user's command: the item's bytes (also on its stdin).
 	Item = "WORKQUEUE_ITEM"
+	// Pod is the name of the worker's pod (from the downward API), so that
+	// the queue records which pod held or failed an item.
+	Pod = "WORKQUEUE_POD"
+	// ItemTimeout bounds how long the user's command may run for one item,
+	// as a Go duration ("10m"); unset or 0: no limit.
+	ItemTimeout = "WORKQUEUE_ITEM_TIMEOUT"
 )
 
 // The files of a TLS Secret mounted at RedisTLSDir, which are also its keys
