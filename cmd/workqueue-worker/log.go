@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // newLogger writes the worker's messages as plain lines,
@@ -45,9 +46,10 @@ func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
-// quote quotes s when it is empty or has spaces, quotes or unprintable bytes.
+// quote quotes s when it is empty or has spaces, quotes, unprintable bytes
+// or bytes that are not UTF-8.
 func quote(s string) string {
-	if s == "" || strings.ContainsFunc(s, func(r rune) bool {
+	if s == "" || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
 		return r == '"' || r == '=' || unicode.IsSpace(r) || !unicode.IsPrint(r)
 	}) {
 		return strconv.Quote(s)

@@ -283,6 +283,45 @@ func completeQueues(f *factory) cobra.CompletionFunc {
 	}
 }
 
+// maxCompletedItems bounds how many failed items one <TAB> reads: a page.
+const maxCompletedItems = queue.DefaultPageSize
+
+// completeRetry completes retry's QUEUE, then the queue's failed items (the
+// oldest page of them) that the shell can take as one word.
+func completeRetry(f *factory) cobra.CompletionFunc {
+	queues := completeQueues(f)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return queues(cmd, args, toComplete)
+		}
+		ctx, cancel := completionContext(cmd)
+		defer cancel()
+		conn, err := f.connectRedis(ctx, quietStreams)
+		if err != nil {
+			cobra.CompDebugln("completing failed items: "+err.Error(), false)
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer conn.Close()
+		given := map[string]bool{}
+		for _, a := range args[1:] {
+			given[a] = true
+		}
+		var out []cobra.Completion
+		err = queue.New(conn.Client, args[0]).Items(ctx, queue.Failed, queue.ListOptions{Limit: maxCompletedItems}, func(it *queue.ItemInfo) error {
+			s := string(it.Value)
+			if !given[s] && strings.HasPrefix(s, toComplete) && cell(s) == s && !strings.ContainsAny(s, " '\"\\") {
+				given[s] = true
+				out = append(out, s)
+			}
+			return nil
+		})
+		if err != nil {
+			cobra.CompDebugln("completing failed items: "+err.Error(), false)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // completeJobs completes a command's first argument with the names of the
 // Jobs this plugin made in the namespace.
 func completeJobs(f *factory) cobra.CompletionFunc {

@@ -36,6 +36,8 @@ func TestCommandsRefuseQueueNamesThatAreAnotherQueuesKeys(t *testing.T) {
 		{"status", ""},
 		{"seed", "", "a"},
 		{"delete", q + ":holders", "--yes"},
+		{"items", q + ":failed"},
+		{"retry", q + ":leased_at", "--all"},
 		{"run", q + ":processing", "--image", "x", "--dry-run=client"},
 	} {
 		r := run(t, "", append([]string{url}, args...)...)

@@ -30,8 +30,8 @@ func newRootCmd(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Fill, run and inspect Redis work-queue Jobs",
 		Long: `kubectl workqueue turns Kubernetes' "fine parallel processing using a work queue"
 pattern into one tool: deploy Redis (init), fill a queue (seed), run a Job of
-workers that drains it (run), watch it (status, wait) and read every worker's
-logs (logs).`,
+workers that drains it (run), watch it (status, wait), read every worker's
+logs (logs), see which items failed and why (items) and put them back (retry).`,
 		Example: `  kubectl workqueue init
   kubectl workqueue seed job2 apple banana cherry
   kubectl workqueue run job2 --image busybox:1.36 --parallelism 2 -- sh -c 'echo "$WORKQUEUE_ITEM"'
@@ -56,6 +56,8 @@ logs (logs).`,
 		NewCmdScale(f, streams),
 		NewCmdLogs(f, streams),
 		NewCmdStatus(f, streams),
+		NewCmdItems(f, streams),
+		NewCmdRetry(f, streams),
 		NewCmdDelete(f, streams),
 		NewCmdVersion(streams),
 		NewCmdCompletion(streams),

@@ -250,9 +250,9 @@ func parseErrors(s string) []Attempt {
 	return out
 }
 
-// escapeInvalidUTF8 writes the bytes of s that are not UTF-8 as \xNN, so
-// that they survive the JSON of an item's errors and can be shown.
-func escapeInvalidUTF8(s string) string {
+// EscapeInvalidUTF8 writes the bytes of s that are not UTF-8 as \xNN: so
+// errors keep them in the JSON of an item's errors, and items can be shown.
+func EscapeInvalidUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
@@ -267,4 +267,24 @@ func escapeInvalidUTF8(s string) string {
 		i += size
 	}
 	return string(out)
+}
+
+// Where tells in which state item is: pending, processing or failed; ""
+// when it is in none of them (done, or never seeded). It searches the lists
+// whole, so it is for a few items, not for many.
+func (q *Queue) Where(ctx context.Context, item []byte) (State, error) {
+	pipe := q.rdb.Pipeline()
+	pos := make([]*redis.IntCmd, len(States))
+	for i, s := range States {
+		pos[i] = pipe.LPos(ctx, q.listKey(s), string(item), redis.LPosArgs{})
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return "", fmt.Errorf("look for an item in queue %q: %w", q.name, q.explain(err))
+	}
+	for i, s := range States {
+		if pos[i].Err() == nil {
+			return s, nil
+		}
+	}
+	return "", nil
 }

@@ -172,7 +172,7 @@ func (q *Queue) Fail(ctx context.Context, item Item, maxAttempts int, reason str
 	keys := []string{q.name, q.processingKey(), q.failedKey(), q.holdersKey(), q.attemptsKey(), q.statsKey(),
 		q.errorsKey(), q.leasedAtKey(), item.leaseKey}
 	out, err := failScript.Run(ctx, q.rdb, keys, q.session, item.Value, maxAttempts,
-		escapeInvalidUTF8(reason), escapeInvalidUTF8(q.workerName()), MaxErrors).Text()
+		EscapeInvalidUTF8(reason), EscapeInvalidUTF8(q.workerName()), MaxErrors).Text()
 	if err != nil {
 		return "", fmt.Errorf("fail item of queue %q: %w", q.name, q.explain(err))
 	}

@@ -20,7 +20,8 @@ var (
 		"workers":    "live workers",
 		"unleased":   "items seen without a lease",
 		"attempts":   "failed attempts",
-		"errors":     "last errors",
+		"errors":     "errors of the last attempts",
+		"leased_at":  "lease times",
 	}
 	// keyPrefixes begin families of keys: Q:leased_by_session:<h>, Q:seed:<token>.
 	keyPrefixes = map[string]string{
