@@ -542,3 +542,22 @@ func TestLeaveStopsCountingTheWorkerAtOnce(t *testing.T) {
 		t.Fatalf("workers %d after Leave, want 0", st.Workers)
 	}
 }
+
+// One call completes any number of items: the scripts' unpack has a stack
+// limit of about 8,000 values.
+func TestCompleteAndLeaseManyItemsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	seed(t, q, items(12000)...)
+	its, err := q.Lease(ctx, 12000, time.Minute, 0)
+	if err != nil || len(its) != 12000 {
+		t.Fatalf("lease: %d items, %v", len(its), err)
+	}
+	if n, err := q.Complete(ctx, its...); err != nil || n != 12000 {
+		t.Fatalf("complete = %d, %v", n, err)
+	}
+	if n := rdb.Exists(ctx, q.holdersKey(), q.leasedAtKey(), q.processingKey()).Val(); n != 0 {
+		t.Errorf("%d keys left behind", n)
+	}
+}

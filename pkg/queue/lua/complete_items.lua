@@ -9,6 +9,7 @@
 -- Returns the number of items that were still ours (or nobody's).
 local function complete_items(first_item, first_lease)
   local done = 0
+  local mine = {}
   for i = first_item, #ARGV do
     local item, lease = ARGV[i], KEYS[first_lease + i - first_item]
     local owner = redis.call('HGET', KEYS[3], item)
@@ -22,12 +23,16 @@ local function complete_items(first_item, first_lease)
         end
       end
       if redis.call('GET', lease) == ARGV[1] then redis.call('DEL', lease) end
-      redis.call('HDEL', KEYS[3], item)
-      redis.call('HDEL', KEYS[4], item)
-      redis.call('HDEL', KEYS[8], item)
-      -- Only items that failed before have attempts and errors.
-      if redis.call('HDEL', KEYS[5], item) == 1 then redis.call('HDEL', KEYS[7], item) end
+      mine[#mine + 1] = item
       if removed > 0 then done = done + 1 end
+    end
+  end
+  -- One HDEL per hash for many items costs less than one per item; unpack
+  -- has a stack limit, so in slices.
+  for j = 1, #mine, 1000 do
+    local last = math.min(j + 999, #mine)
+    for _, k in ipairs({3, 4, 5, 7, 8}) do
+      redis.call('HDEL', KEYS[k], unpack(mine, j, last))
     end
   end
   if done > 0 then redis.call('HINCRBY', KEYS[6], 'completed', done) end

@@ -9,13 +9,26 @@
 local function lease_items(workers, leased_at)
   local t = redis.call('TIME')
   local now = t[1] * 1000 + math.floor(t[2] / 1000)
-  local items = {}
+  local items, holders, times = {}, {}, {}
   for _ = 1, tonumber(ARGV[2]) do
     local item = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
     if not item then break end
-    redis.call('HSET', KEYS[3], item, ARGV[1])
-    redis.call('HSET', leased_at, item, now)
     items[#items + 1] = item
+    holders[#holders + 1] = item
+    holders[#holders + 1] = ARGV[1]
+    times[#times + 1] = item
+    times[#times + 1] = now
+    -- One HSET per hash for many items costs less than one per item;
+    -- unpack has a stack limit, so in slices.
+    if #holders >= 1000 then
+      redis.call('HSET', KEYS[3], unpack(holders))
+      redis.call('HSET', leased_at, unpack(times))
+      holders, times = {}, {}
+    end
+  end
+  if #holders > 0 then
+    redis.call('HSET', KEYS[3], unpack(holders))
+    redis.call('HSET', leased_at, unpack(times))
   end
   redis.call('ZADD', workers, now + tonumber(ARGV[3]), ARGV[1])
   return items
