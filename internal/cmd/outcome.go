@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -36,7 +37,7 @@ func settle(f finish) (string, error) {
 	if !f.Complete {
 		msg := fmt.Sprintf("job %q failed after %v: %s (%s)", f.Job, f.Elapsed, f.Reason, f.progress())
 		if st := f.Stats; st != nil && st.Failed > 0 {
-			msg += fmt.Sprintf("; %s in the failed list: %s", plural(st.Failed, "item"), f.itemsHint("failed"))
+			msg += fmt.Sprintf("; %s in the failed list: %s", plural.Count(int(st.Failed), "item"), f.itemsHint("failed"))
 		}
 		return "", fmt.Errorf("%s", msg)
 	}
@@ -65,7 +66,7 @@ func settle(f finish) (string, error) {
 		return "", fmt.Errorf("%s complete in %v: %d done, %d not done (%d pending, %d processing): the workers stopped before the queue was drained; see %s: %w",
 			f.Job, f.Elapsed, st.Done, left, st.Pending, st.Processing, f.itemsHint(state), ErrItemsFailed)
 	}
-	return fmt.Sprintf("job.batch/%s complete in %v: %s; %s", f.Job, f.Elapsed, plural(st.Done, "item")+" done", f.Pods), nil
+	return fmt.Sprintf("job.batch/%s complete in %v: %s; %s", f.Job, f.Elapsed, plural.Count(int(st.Done), "item")+" done", f.Pods), nil
 }
 
 // progress is the items and pods counts for a failed Job's message.
@@ -83,11 +84,4 @@ func (f finish) itemsHint(state string) string {
 		cmd = append(cmd, "--state", state)
 	}
 	return strings.Join(cmd, " ")
-}
-
-func plural(n int64, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -158,7 +159,7 @@ func (o *RetryOptions) Run(ctx context.Context) error {
 	n, err := q.Retry(ctx, ro)
 	if err != nil {
 		if n > 0 {
-			fmt.Fprintf(o.ErrOut, "%s moved back to queue %q before the error\n", plural(n, "item"), o.Queue)
+			fmt.Fprintf(o.ErrOut, "%s moved back to queue %q before the error\n", plural.Count(int(n), "item"), o.Queue)
 		}
 		return explainRedis(conn, err)
 	}
@@ -169,11 +170,11 @@ func (o *RetryOptions) Run(ctx context.Context) error {
 	}
 	switch {
 	case dry:
-		fmt.Fprintf(o.Out, "%s would be retried in queue %q (dry run)\n", plural(n, "failed item"), o.Queue)
+		fmt.Fprintf(o.Out, "%s would be retried in queue %q (dry run)\n", plural.Count(int(n), "failed item"), o.Queue)
 	case n == 0:
 		fmt.Fprintf(o.Out, "no failed items retried in queue %q (%d in its failed list)\n", o.Queue, st.Failed)
 	default:
-		fmt.Fprintf(o.Out, "retried %s in queue %q: %d pending, %d still failed\n", plural(n, "failed item"), o.Queue, st.Pending, st.Failed)
+		fmt.Fprintf(o.Out, "retried %s in queue %q: %d pending, %d still failed\n", plural.Count(int(n), "failed item"), o.Queue, st.Pending, st.Failed)
 		if st.Workers == 0 {
 			fmt.Fprintf(o.ErrOut, "No workers are running on queue %q: start them again, e.g. kubectl workqueue run %s --replace --image IMAGE [-- COMMAND...]\n", o.Queue, o.Queue)
 		}
