@@ -134,7 +134,10 @@ func (o *ItemsOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	q := queue.New(conn.Client, o.Queue)
+	q, err := openQueue(conn, o.Queue)
+	if err != nil {
+		return err
+	}
 	st, err := q.Stats(ctx)
 	if err != nil {
 		return explainRedis(conn, err)

@@ -139,7 +139,10 @@ func (o *RetryOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	q := queue.New(conn.Client, o.Queue)
+	q, err := openQueue(conn, o.Queue)
+	if err != nil {
+		return err
+	}
 	// Also the check that the queue's keys are what we think they are.
 	if _, err := q.Stats(ctx); err != nil {
 		return explainRedis(conn, err)

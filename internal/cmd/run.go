@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
@@ -397,11 +398,11 @@ func (o *RunOptions) checkWork(st *queue.Stats) error {
 	switch {
 	case st.Expired > 0:
 		fmt.Fprintf(o.ErrOut, "Queue %q: %s in progress without a live worker; the new workers take them back after the reclaim grace\n",
-			o.Queue, plural(st.Expired, "item"))
+			o.Queue, plural.Count(int(st.Expired), "item"))
 	case st.Pending > 0 || o.AllowEmpty:
 	case st.Processing > 0:
 		return fmt.Errorf("queue %q has no pending items, and live workers (of another Job?) hold the %s in progress: "+
-			"no new workers are needed; to start some anyway, pass --allow-empty", o.Queue, plural(st.Processing, "item"))
+			"no new workers are needed; to start some anyway, pass --allow-empty", o.Queue, plural.Count(int(st.Processing), "item"))
 	default:
 		return fmt.Errorf("queue %q has no pending items: seed it first (kubectl workqueue seed %s ITEM...), or pass --allow-empty", o.Queue, o.Queue)
 	}

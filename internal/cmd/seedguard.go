@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 )
 
 // runningPerItemJob names a Job of the namespace that works on queue one
@@ -56,5 +57,5 @@ func (o *SeedOptions) checkPerItemJob(ctx context.Context) error {
 	return fmt.Errorf("job %q is working on queue %q one pod per item (run --per-item): it runs %s, counted when it started, "+
 		"so items seeded now would be left in the queue when it completes. Seed once it has finished and run again, "+
 		"or pass --force and start workers for the new items yourself (kubectl workqueue run %s --name ...)",
-		job, o.Queue, plural(int64(completions), "pod"), o.Queue)
+		job, o.Queue, plural.Count(int(completions), "pod"), o.Queue)
 }
