@@ -78,17 +78,9 @@ UTF-8, is quoted with escapes; the table cuts long items, -o json|yaml has them
 whole (non-UTF-8 items also as itemBase64). The table shows --limit items
 (default 100); -o json|yaml shows all of them unless --limit is given. Items
 are read a page at a time, so a queue of millions is never held in memory.`,
-		Example: itemsExample,
-		Args:    nameArg("QUEUE", true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		Example:           itemsExample,
+		Args:              nameArg("QUEUE", true),
+		RunE:              runOptions(o),
 		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().StringVar(&o.State, "state", o.State, "which items: failed, pending or processing")

@@ -65,17 +65,9 @@ failed list are reported, and the exit status is then 1; the others move.
 
 A queue whose workers have finished can be retried: then run workers again
 ('kubectl workqueue run QUEUE --replace ...').`,
-		Example: retryExample,
-		Args:    nameArg("QUEUE", false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		Example:           retryExample,
+		Args:              nameArg("QUEUE", false),
+		RunE:              runOptions(o),
 		ValidArgsFunction: completeRetry(f),
 	}
 	fl := cmd.Flags()
