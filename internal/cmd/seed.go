@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -83,7 +84,7 @@ to seed it anyway.`,
 	}
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "read items from FILE, one per line ('-' for stdin)")
 	cmd.Flags().BoolVarP(&o.Null, "null", "0", false, "items in the input end with NUL instead of newline, so they may contain newlines")
-	cmd.Flags().BoolVar(&o.Unique, "unique", false, "skip items that repeat earlier ones (keeps every item in memory)")
+	cmd.Flags().BoolVar(&o.Unique, "unique", false, "skip items that repeat earlier ones, or that the queue holds already (pending, in progress or failed); keeps every item in memory")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "seed even if no worker may take the new items: the queue has drained and its workers may be exiting, or a --per-item Job works on it")
 	cmd.Flags().IntVar(&o.BatchSize, "batch-size", o.BatchSize, "items per atomic push (a batch also ends at 256 KiB)")
 	cmd.Flags().Int64Var(&o.Skip, "skip", 0, "do not push the first N items that the input would push: continues a run that stopped after N")
@@ -149,11 +150,21 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 	// is pushed whatever happens to ctx.
 	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), seedFinishTimeout)
 	defer cancel()
+	var queued map[string]struct{}
+	if o.Unique {
+		// Unique in the queue, not only in this input: equal items are
+		// separate items to the workers, each worked on.
+		queued = map[string]struct{}{}
+		if err := q.EachValue(ctx, func(v string) { queued[v] = struct{}{} }); err != nil {
+			return explainRedis(conn, err)
+		}
+	}
 	r := &seedRun{
 		s:      q.NewSeeder(queue.SeedOptions{BatchSize: o.BatchSize, Force: o.Force}),
 		ir:     ir,
 		dups:   newDedup(o.Unique),
 		unique: o.Unique,
+		queued: queued,
 		skip:   o.Skip,
 		ctx:    ctx,
 		finish: finish,
@@ -164,10 +175,10 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 	r.prog.done()
 	pushed := r.s.Pushed()
 	if err != nil {
-		return o.settle(finish, r.s, conn, err)
+		return o.settle(finish, r, conn, err)
 	}
 	if readErr != nil {
-		return fmt.Errorf("%w (%d items pushed before it%s)", readErr, pushed, o.continueHint(pushed))
+		return fmt.Errorf("%w (%d items pushed before it%s)", readErr, pushed, o.continueHint(r.consumed(pushed)))
 	}
 	st, err := q.Stats(finish)
 	if err != nil {
@@ -175,8 +186,8 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 	}
 	if r.interrupted {
 		fmt.Fprintf(o.ErrOut, "Interrupted: seeded %d items into queue %q (%d pending) before the end of the input.\n", pushed, o.Queue, st.Pending)
-		if o.Skip+pushed > 0 {
-			fmt.Fprintf(o.ErrOut, "To seed the rest, run the same command with --skip %d.\n", o.Skip+pushed)
+		if n := o.Skip + r.consumed(pushed); n > 0 {
+			fmt.Fprintf(o.ErrOut, "To seed the rest, run the same command with --skip %d.\n", n)
 		}
 		return ErrInterrupted
 	}
@@ -200,16 +211,20 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 	if r.skippedDups > 0 {
 		msg += fmt.Sprintf(", skipped %d duplicates", r.skippedDups)
 	}
+	if r.skippedQueued > 0 {
+		msg += fmt.Sprintf(", skipped %d already in the queue", r.skippedQueued)
+	}
 	fmt.Fprintln(o.Out, msg)
 	return nil
 }
 
-// continueHint tells how to continue a run that stopped after pushed items.
-func (o *SeedOptions) continueHint(pushed int64) string {
-	if o.Skip+pushed == 0 {
+// continueHint tells how to continue a run that stopped after consuming
+// that many items of the input (see seedRun.consumed).
+func (o *SeedOptions) continueHint(consumed int64) string {
+	if o.Skip+consumed == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; to seed the rest, run the same command with --skip %d", o.Skip+pushed)
+	return fmt.Sprintf("; to seed the rest, run the same command with --skip %d", o.Skip+consumed)
 }
 
 // seedRun feeds the items of the input to the Seeder.
@@ -220,7 +235,15 @@ type seedRun struct {
 	unique      bool
 	skip        int64 // what is left of --skip
 	skippedDups int64
-	prog        *progressLine
+	// queued holds the items in the queue when seeding began (--unique);
+	// skippedQueued counts the input's items found there.
+	queued        map[string]struct{}
+	skippedQueued int64
+	// added counts the items given to the Seeder; queuedAt, for each item
+	// found in the queue, how many had been added before it.
+	added    int64
+	queuedAt []int64
+	prog     *progressLine
 
 	// ctx bounds waiting for the Seeder: the command's until Ctrl-C, then
 	// finish.
@@ -282,11 +305,28 @@ func (r *seedRun) take(chunk []byte) error {
 			r.skip--
 			return nil
 		}
+		// After --skip, which counts what an earlier run of the same input
+		// pushed: those items may well be in the queue still.
+		if _, ok := r.queued[string(item)]; ok {
+			r.skippedQueued++
+			r.queuedAt = append(r.queuedAt, r.added)
+			return nil
+		}
+		r.added++
 		if err := r.s.Add(r.ctx, item); err != nil && !r.interrupt(err) {
 			return err
 		}
 		return nil
 	})
+}
+
+// consumed is how many items of the input (after --skip, not counting
+// repeats within it) are settled once pushed of the added ones are in
+// Redis: those, and the ones found in the queue before the next added one.
+// --skip counts the same way, so a run continued with it neither pushes an
+// item twice nor leaves one out.
+func (r *seedRun) consumed(pushed int64) int64 {
+	return pushed + int64(sort.Search(len(r.queuedAt), func(i int) bool { return r.queuedAt[i] > pushed }))
 }
 
 // interrupt reports whether err is Ctrl-C ending the command's context; if
@@ -306,17 +346,17 @@ func (r *seedRun) interrupt(err error) bool {
 // settle makes a broken-off seeding say exactly how many items were pushed.
 // When the connection that broke cannot tell (a killed connection also ends
 // its port-forward), it asks again through a new one.
-func (o *SeedOptions) settle(ctx context.Context, s *queue.Seeder, conn *redisconn.Conn, err error) error {
+func (o *SeedOptions) settle(ctx context.Context, r *seedRun, conn *redisconn.Conn, err error) error {
 	var se *queue.SeedError
 	if errors.As(err, &se) && se.Uncertain > 0 {
 		if again, cerr := o.f.connectRedis(ctx, o.IOStreams); cerr == nil {
-			err = s.Settle(ctx, again.Client)
+			err = r.s.Settle(ctx, again.Client)
 			again.Close()
 		}
 	}
 	err = explainRedis(conn, err)
 	if errors.As(err, &se) && se.Uncertain == 0 {
-		err = fmt.Errorf("%w%s", err, o.continueHint(se.Pushed))
+		err = fmt.Errorf("%w%s", err, o.continueHint(r.consumed(se.Pushed)))
 	}
 	return err
 }

@@ -185,7 +185,7 @@ func (d *dedup) warning() string {
 	}
 	var w []string
 	if d.dups > 0 {
-		w = append(w, fmt.Sprintf("Warning: %d duplicate items: the queue protocol assumes unique items (duplicates share one lease); pass --unique to skip them", d.dups))
+		w = append(w, fmt.Sprintf("Warning: %d duplicate items: each copy is worked on, as an item of its own; pass --unique to skip them (and items the queue holds already)", d.dups))
 	}
 	if d.hashes.full {
 		w = append(w, fmt.Sprintf("Warning: duplicates were looked for only among the first %d of the %d items; --unique looks through all of them (keeping every item in memory)", d.hashes.checked, d.items))

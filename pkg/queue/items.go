@@ -196,6 +196,7 @@ func (q *Queue) describe(ctx context.Context, state State, vals []string) ([]Ite
 		}
 	}
 	infos := make([]ItemInfo, len(vals))
+	copies := map[string]int{} // equal items: the nth copy is the nth holder's
 	for i, v := range vals {
 		info := &infos[i]
 		info.Value = []byte(v)
@@ -210,8 +211,11 @@ func (q *Queue) describe(ctx context.Context, state State, vals []string) ([]Ite
 			continue
 		}
 		if s, ok := holders.Val()[i].(string); ok {
-			info.Holder = s
-			info.Alive = alive[s]
+			if sessions := holdersOf(s); copies[v] < len(sessions) {
+				info.Holder = sessions[copies[v]]
+				info.Alive = alive[info.Holder]
+			}
+			copies[v]++
 		}
 		if s, ok := leasedAt.Val()[i].(string); ok {
 			if ms, err := strconv.ParseInt(s, 10, 64); err == nil {

@@ -14,7 +14,8 @@
 //	Q                          list of pending items; workers pop from the right
 //	Q:processing               list of leased items (RPOPLPUSH from Q)
 //	Q:leased_by_session:<h>    the lease: session id with a TTL, h = sha224 hex of the item
-//	Q:holders                  hash item -> session, for items leased through this package
+//	Q:holders                  hash item -> the sessions holding its copies, space-separated, for items
+//	                           leased through this package (equal items share one field: lua/holders.lua)
 //	Q:leased_at                hash item -> when it was leased through this package (unix ms)
 //	Q:workers                  sorted set session -> liveness deadline (unix ms)
 //	Q:unleased                 hash item -> when reclaim first saw it without a lease
@@ -30,7 +31,8 @@
 // Q:processing, Q:failed, or done); delivery is at least once. Reclaim never
 // takes an item whose lease key exists or whose leasing worker still
 // heartbeats; an item with neither is reclaimed only after reclaim has seen it
-// so for at least the grace period.
+// so for at least the grace period. Equal items are items of their own: each
+// copy is settled by the worker that leased it (lua/holders.lua).
 package queue
 
 import (
@@ -69,6 +71,8 @@ var (
 	retryLua string
 	// Functions that scripts share: Redis runs each script alone, so they
 	// are prepended to the scripts that call them.
+	//go:embed lua/holders.lua
+	holdersLua string
 	//go:embed lua/lease_items.lua
 	leaseItemsLua string
 	//go:embed lua/complete_items.lua
@@ -76,15 +80,15 @@ var (
 
 	seedScript     = newScript(seedLua)
 	seedStopScript = newScript(seedStopLua)
-	leaseScript    = newScript(leaseItemsLua, leaseLua)
-	completeScript = newScript(completeItemsLua, completeLua)
-	failScript     = newScript(failLua)
-	releaseScript  = newScript(releaseLua)
-	extendScript   = newScript(extendLua)
-	reclaimScript  = newScript(reclaimLua)
+	leaseScript    = newScript(holdersLua, leaseItemsLua, leaseLua)
+	completeScript = newScript(holdersLua, completeItemsLua, completeLua)
+	failScript     = newScript(holdersLua, failLua)
+	releaseScript  = newScript(holdersLua, releaseLua)
+	extendScript   = newScript(holdersLua, extendLua)
+	reclaimScript  = newScript(holdersLua, reclaimLua)
 	retryScript    = newScript(retryLua)
 
-	completeLeaseScript = newScript(completeItemsLua, leaseItemsLua, completeLeaseLua)
+	completeLeaseScript = newScript(holdersLua, completeItemsLua, leaseItemsLua, completeLeaseLua)
 )
 
 // scripts are all the scripts of the package, by their source, so that
@@ -123,7 +127,8 @@ func New(rdb redis.UniversalClient, name string) *Queue {
 func (q *Queue) WithWorker(worker string) *Queue {
 	s := uuid.NewString()
 	if worker != "" {
-		s = worker + sessionSep + s
+		// Q:holders separates sessions with spaces (lua/holders.lua).
+		s = strings.Join(strings.Fields(worker), "_") + sessionSep + s
 	}
 	return &Queue{rdb: q.rdb, name: q.name, session: s}
 }

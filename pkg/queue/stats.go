@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -98,23 +99,49 @@ func (q *Queue) Stats(ctx context.Context) (*Stats, error) {
 		alive[w] = true
 	}
 	sessions := maps.Clone(alive)
-	for i := range items {
-		if session, ok := leases.Val()[i].(string); ok {
-			s.Leased++
-			sessions[session] = true
-			continue
+	// Equal items share their lease key and holders field: count each
+	// item's copies together, as reclaim does.
+	copies := map[string]int64{}
+	for _, v := range items {
+		copies[v]++
+	}
+	for i, v := range items {
+		n, ok := copies[v]
+		if !ok {
+			continue // counted with its first copy
 		}
-		if h, ok := holders.Val()[i].(string); ok && alive[h] {
-			s.Leased++
-			continue
+		delete(copies, v)
+		leasedBy, _ := leases.Val()[i].(string)
+		h, _ := holders.Val()[i].(string)
+		var held int64
+		ours := false
+		for _, s := range holdersOf(h) {
+			if s == leasedBy {
+				ours = true
+			}
+			if s == leasedBy || alive[s] {
+				held++
+			}
 		}
-		s.Expired++
+		if leasedBy != "" {
+			sessions[leasedBy] = true
+			if !ours {
+				held++
+			}
+		}
+		held = min(held, n)
+		s.Leased += held
+		s.Expired += n - held
 	}
 	// Items beyond the scanned part of a huge processing list count as leased.
 	s.Leased += s.Processing - int64(len(items))
 	s.Workers = int64(len(sessions))
 	return s, nil
 }
+
+// holdersOf splits a field of the holders hash: the sessions holding the
+// copies of one item, one per copy (see lua/holders.lua).
+func holdersOf(field string) []string { return strings.Fields(field) }
 
 func counter(m map[string]string, k string) int64 {
 	n, _ := strconv.ParseInt(m[k], 10, 64)

@@ -475,3 +475,36 @@ func TestRunRefusesAQueueNameThatIsAnotherQueuesKey(t *testing.T) {
 		t.Fatalf("err %v, ran %v\n%s", err, ran, logs)
 	}
 }
+
+// The "seed dup a b a c b a": workers holding equal items at the
+// same time each settle their own copy. Each copy runs once, and none is
+// left in progress for reclaim (which would wait its grace, then run it again).
+func TestRunWorksEachCopyOfEqualItemsOnce(t *testing.T) {
+	rdb := testClient(t)
+	name := redistest.QueueName(t)
+	seed(t, queue.New(rdb, name), "a", "b", "a", "c", "b", "a")
+	var s seen
+	var results []<-chan result
+	for range 3 {
+		o, _ := opts(Options{Prefetch: 1, ReclaimGrace: time.Minute})
+		results = append(results, runAsync(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+			s.add(item)
+			time.Sleep(20 * time.Millisecond) // hold the copy while others lease theirs
+			return nil
+		}, o))
+	}
+	var done, lost int
+	for _, ch := range results {
+		r := await(t, ch)
+		if r.err != nil || !r.sum.Drained {
+			t.Fatalf("%+v %v", r.sum, r.err)
+		}
+		done, lost = done+r.sum.Done, lost+r.sum.Lost
+	}
+	if s.count("a") != 3 || s.count("b") != 2 || s.count("c") != 1 || done != 6 || lost != 0 {
+		t.Fatalf("ran a %d, b %d, c %d times; done %d, lost %d", s.count("a"), s.count("b"), s.count("c"), done, lost)
+	}
+	if st := stats(t, queue.New(rdb, name)); st.Done != 6 || st.Reclaimed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

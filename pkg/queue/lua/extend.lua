@@ -1,4 +1,5 @@
--- Renew a worker's leases and its liveness while work is still running.
+-- Renew a worker's leases and its liveness while work is still running
+-- (holders.lua precedes this).
 -- KEYS: 1 holders, 2 workers, 3.. lease keys
 -- ARGV: 1 session, 2 lease in milliseconds, 3.. items
 -- Returns, per item, 1 if still ours (renewed) or 0 if lost to another worker.
@@ -10,7 +11,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 3600000)
 local held = {}
 for i = 3, #ARGV do
   local lease = KEYS[i]
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] or redis.call('GET', lease) == ARGV[1] then
+  if has_holder(redis.call('HGET', KEYS[1], ARGV[i]), ARGV[1]) or redis.call('GET', lease) == ARGV[1] then
     redis.call('SET', lease, ARGV[1], 'PX', ARGV[2])
     held[#held + 1] = 1
   else

@@ -1,9 +1,12 @@
--- Return items whose worker is gone to the end of the queue popped next.
--- An item counts as held while its lease key exists or while the worker that
--- leased it through us is alive. An item that is neither is only reclaimed
--- once it has been seen unheld for at least the grace period: docs workers
--- (rediswq.py) set their lease key just after BRPOPLPUSH, and reclaim must not
--- steal an item in that window.
+-- Return items whose worker is gone to the end of the queue popped next
+-- (holders.lua precedes this). A copy of an item counts as held while the
+-- worker that leased it through us is alive or its lease key names that
+-- worker; a copy leased by a docs worker (rediswq.py, which records no
+-- holder) while its lease key names someone else. A copy that is not held
+-- is only reclaimed once it has been seen so for at least the grace period:
+-- docs workers set their lease key just after BRPOPLPUSH, and reclaim must
+-- not steal an item in that window. Equal items share their lease key and
+-- holders field, so an item's copies are counted together.
 -- KEYS: 1 queue, 2 processing, 3 holders, 4 workers, 5 unleased, 6 stats, 7 leased_at,
 --       8.. lease keys
 -- ARGV: 1 grace in milliseconds, 2 "1" when the items are all of processing, 3.. items
@@ -12,29 +15,48 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local grace = tonumber(ARGV[1])
 local n = 0
-local seen = {}
+local copies, first = {}, {}
 for i = 3, #ARGV do
-  local item, lease = ARGV[i], KEYS[i + 5]
-  seen[item] = true
-  local held = redis.call('EXISTS', lease) == 1
-  if not held then
-    local owner = redis.call('HGET', KEYS[3], item)
-    held = owner and (tonumber(redis.call('ZSCORE', KEYS[4], owner)) or 0) > now
+  local item = ARGV[i]
+  if not copies[item] then
+    copies[item] = 0
+    first[#first + 1] = i
   end
-  if held then
+  copies[item] = copies[item] + 1
+end
+for _, i in ipairs(first) do
+  local item, lease = ARGV[i], KEYS[i + 5]
+  local leased_by = redis.call('GET', lease)
+  local live, held, ours = {}, 0, false
+  for _, s in ipairs(holders_of(redis.call('HGET', KEYS[3], item))) do
+    if s == leased_by then ours = true end
+    if s == leased_by or (tonumber(redis.call('ZSCORE', KEYS[4], s)) or 0) > now then
+      live[#live + 1] = s
+      held = held + 1
+    end
+  end
+  if leased_by and not ours then held = held + 1 end
+  local unheld = copies[item] - held
+  if unheld <= 0 then
     redis.call('HDEL', KEYS[5], item)
   else
     local since = tonumber(redis.call('HGET', KEYS[5], item))
     if not since then
       redis.call('HSET', KEYS[5], item, now)
     elseif now - since >= grace then
-      if redis.call('LREM', KEYS[2], -1, item) > 0 then
+      for _ = 1, unheld do
+        if redis.call('LREM', KEYS[2], -1, item) == 0 then break end
         redis.call('RPUSH', KEYS[1], item)
         n = n + 1
       end
       redis.call('HDEL', KEYS[5], item)
-      redis.call('HDEL', KEYS[3], item)
-      redis.call('HDEL', KEYS[7], item)
+      -- The copies taken back were the gone workers'; the live ones keep theirs.
+      if #live > 0 then
+        set_holders(KEYS[3], item, table.concat(live, ' '))
+      else
+        set_holders(KEYS[3], item, false)
+        redis.call('HDEL', KEYS[7], item)
+      end
     end
   end
 end
@@ -42,7 +64,7 @@ if ARGV[2] == '1' then
   -- Items that left processing by other means (docs workers completing) no
   -- longer need their marks.
   for _, item in ipairs(redis.call('HKEYS', KEYS[5])) do
-    if not seen[item] then redis.call('HDEL', KEYS[5], item) end
+    if not copies[item] then redis.call('HDEL', KEYS[5], item) end
   end
 end
 if n > 0 then redis.call('HINCRBY', KEYS[6], 'reclaimed', n) end
