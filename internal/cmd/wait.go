@@ -57,11 +57,16 @@ Exit status:
      retry QUEUE --all') or the workers left them in the queue
   1  the Job failed (with the reason and the last lines of the failed pods'
      logs), its pods cannot run (image pull and configuration errors at once,
-     unschedulable or crash-looping pods after --stuck-grace), or its queue
-     could not be read
+     unschedulable or crash-looping pods, or pods that keep failing, after
+     --stuck-grace), or its queue could not be read
   130  interrupted (Ctrl-C); the Job goes on
 Unlike 'kubectl wait --for=condition=complete', it does not sit until the
-timeout when the Job cannot succeed.`,
+timeout when the Job cannot succeed.
+
+A Job paused by 'kubectl workqueue scale JOB --parallelism 0', or suspended
+(run --suspend, or waiting for Kueue to admit it), is waited for: the
+progress says so, and the time suspended does not count against
+--stuck-grace.`,
 		Example: `  kubectl workqueue wait wq-job2
   kubectl workqueue wait wq-job2 --timeout 30m --logs`,
 		Args:              nameArg("JOB", true),
@@ -159,7 +164,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 			case ev.Stuck != nil:
 				prog.clear()
 				close(finished)
-				return o.stuck(ev.Stuck)
+				return o.stuck(ctx, ev.Stuck)
 			case ev.Done != nil:
 				prog.pods = ev.Done.Progress
 				cancel()
@@ -286,19 +291,28 @@ func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *q
 	return out, warnings
 }
 
-func (o *WaitOptions) stuck(s *jobwatch.Stuck) error {
-	// FailedCreate: the Job controller could not make a pod, so there is no
-	// pod to describe; the Job's events say why.
-	what, closer := "the job controller", fmt.Sprintf("kubectl describe job %s -n %s", o.Job, o.namespace)
-	if s.Pod != "" {
-		what, closer = "pod "+s.Pod, lookCloser(o.namespace, s.Pod, podstatus.Problem{Kind: s.Kind, Container: s.Container})
+func (o *WaitOptions) stuck(ctx context.Context, s *jobwatch.Stuck) error {
+	var msg, closer string
+	switch {
+	case s.Reason == jobwatch.ReasonPodsFailing:
+		// The failed pods are still there, with their logs.
+		o.printFailedPodLogs(ctx)
+		msg, closer = "its pods keep failing", fmt.Sprintf("kubectl describe job %s -n %s", o.Job, o.namespace)
+		if s.Pod != "" {
+			closer = fmt.Sprintf("kubectl logs %s -n %s", s.Pod, o.namespace)
+		}
+	case s.Pod == "":
+		// FailedCreate: the Job controller could not make a pod, so there
+		// is no pod to describe; the Job's events say why.
+		msg, closer = "the job controller: "+s.Reason, fmt.Sprintf("kubectl describe job %s -n %s", o.Job, o.namespace)
+	default:
+		msg, closer = "pod "+s.Pod+": "+s.Reason, lookCloser(o.namespace, s.Pod, podstatus.Problem{Kind: s.Kind, Container: s.Container})
 	}
-	msg := fmt.Sprintf("job %q cannot run: %s: %s", o.Job, what, s.Reason)
 	if s.Message != "" {
 		msg += ": " + s.Message
 	}
-	return fmt.Errorf("%s\n  The Job is left as it is. Look closer: %s\n  Remove it:  kubectl delete job %s -n %s",
-		msg, closer, o.Job, o.namespace)
+	return fmt.Errorf("job %q cannot run: %s\n  The Job is left as it is. Look closer: %s\n  Remove it:  kubectl delete job %s -n %s",
+		o.Job, msg, closer, o.Job, o.namespace)
 }
 
 // finalStatsTimeout bounds the last read of the queue once the Job has finished.

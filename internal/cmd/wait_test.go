@@ -152,3 +152,30 @@ func TestWaitProgressShowsParallelismPausedAndSuspended(t *testing.T) {
 		}
 	}
 }
+
+// With restartPolicy Never, a crashing container is a pod that fails and is
+// replaced, later each time: after --stuck-grace without an active pod,
+// wait says so instead of sitting through the Job's back-off.
+func TestWaitForPodsThatKeepFailing(t *testing.T) {
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"},
+		Spec:       batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever}}},
+		Status:     batchv1.JobStatus{Failed: 2},
+	}
+	pod := func(name string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{"job-name": "wq-x"}},
+			Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
+				Name: "worker", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}},
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := newFactory()
+	f.kube = fake.NewClientset(job, pod("wq-x-a"), pod("wq-x-b"))
+	r := runWith(t, ctx, f, "", "-n", "ns", "wait", "wq-x", "--quiet", "--stuck-grace", "10ms")
+	want := `job "wq-x" cannot run: its pods keep failing: 2 pods failed and none succeeded; the Job waits longer before each new one; the last exited with code 1 (Error)`
+	if r.err == nil || !strings.HasPrefix(r.err.Error(), want) || !strings.Contains(r.err.Error(), "Look closer: kubectl logs wq-x-b -n ns") {
+		t.Fatalf("error %v, want %q", r.err, want)
+	}
+}

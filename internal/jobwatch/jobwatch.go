@@ -28,6 +28,10 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
 
+// ReasonPodsFailing is the Reason of a Stuck Job whose pods keep failing
+// with restartPolicy Never: the Job's own crash loop (see Stuck).
+const ReasonPodsFailing = "PodsFailing"
+
 // DefaultStuckGrace is how long a pod may stay unschedulable or crash-looping
 // before it is reported, when Options.StuckGrace is 0.
 const DefaultStuckGrace = podstatus.DefaultGrace
@@ -72,7 +76,12 @@ type Stuck struct {
 	// Reason is FailedCreate, or the reason of a pod's problem that
 	// podstatus calls Fatal (e.g. ImagePullBackOff,
 	// CreateContainerConfigError) or Stuck past the grace period
-	// (Unschedulable, CrashLoopBackOff).
+	// (Unschedulable, CrashLoopBackOff), or ReasonPodsFailing: with
+	// restartPolicy Never a crashing container does not loop in its pod;
+	// the Job replaces the pod, after a delay that doubles with each
+	// failure. When two or more pods have failed, none succeeded, and the
+	// Job has had no active pod for the grace period, Pod is the last one
+	// that failed.
 	Reason  string
 	Message string
 	// Kind is podstatus' kind of the pod's problem; Starting for FailedCreate.
@@ -234,6 +243,10 @@ type watcher struct {
 
 	sentProgress *Progress
 	timer        clock.Timer
+	// failingSince is when the Job was first seen backing off from pods
+	// that keep failing; zero when it is not.
+	failingSince    time.Time
+	failingReported bool
 }
 
 type podState struct {
@@ -345,7 +358,12 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 	}
 
 	now := w.o.Clock.Now()
-	var next time.Time
+	stuck, next := w.podsFailing(now)
+	if stuck != nil {
+		if err := w.send(ctx, Event{Stuck: stuck}); err != nil {
+			return false, err
+		}
+	}
 	pods := make([]*corev1.Pod, 0, len(w.pods))
 	for _, pod := range w.pods {
 		pods = append(pods, pod)
@@ -386,6 +404,56 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 	}
 	w.arm(now, next)
 	return false, nil
+}
+
+// podsFailing reports a Job backing off from pods that keep failing (see
+// Stuck), or returns when to look again.
+func (w *watcher) podsFailing(now time.Time) (*Stuck, time.Time) {
+	j, st := w.job, w.job.Status
+	if w.failingReported || j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever ||
+		st.Failed < 2 || st.Succeeded > 0 || st.Active > 0 || ptr.Deref(j.Spec.Parallelism, 1) == 0 {
+		w.failingSince = time.Time{}
+		return nil, time.Time{}
+	}
+	if w.failingSince.IsZero() {
+		w.failingSince = now
+	}
+	if due := w.failingSince.Add(w.o.StuckGrace); now.Before(due) {
+		return nil, due
+	}
+	w.failingReported = true
+	stuck := &Stuck{Reason: ReasonPodsFailing, Kind: podstatus.CrashLoop,
+		Message: fmt.Sprintf("%d pods failed and none succeeded; the Job waits longer before each new one", st.Failed)}
+	var last *corev1.Pod
+	var lastEnd time.Time
+	for _, pod := range w.pods {
+		if pod.Status.Phase != corev1.PodFailed {
+			continue
+		}
+		end := pod.CreationTimestamp.Time
+		for _, cs := range pod.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil && t.FinishedAt.After(end) {
+				end = t.FinishedAt.Time
+			}
+		}
+		if last == nil || end.After(lastEnd) || (end.Equal(lastEnd) && pod.Name > last.Name) {
+			last, lastEnd = pod, end
+		}
+	}
+	if last != nil {
+		stuck.Pod = last.Name
+		for _, cs := range last.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				stuck.Container = cs.Name
+				stuck.Message += fmt.Sprintf("; the last exited with code %d", t.ExitCode)
+				if t.Reason != "" {
+					stuck.Message += " (" + t.Reason + ")"
+				}
+				break
+			}
+		}
+	}
+	return stuck, time.Time{}
 }
 
 // arm sets the timer to fire at next, or stops it when next is zero.

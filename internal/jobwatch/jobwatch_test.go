@@ -471,6 +471,51 @@ func TestWatchReportsParallelism(t *testing.T) {
 	w.wantProgress(Progress{Active: 1, Parallelism: 0})
 }
 
+// With restartPolicy Never a crashing container does not loop in its pod:
+// the Job replaces the pod, waiting longer each time. Two failed pods, none
+// succeeded, and no active pod for the grace period: reported, naming the
+// last pod that failed.
+func TestWatchReportsPodsThatKeepFailing(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	failed := func(name string, at time.Time) *corev1.Pod {
+		return testPod(name, func(p *corev1.Pod) {
+			p.Status.Phase = corev1.PodFailed
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "worker", State: corev1.ContainerState{
+				Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error", FinishedAt: metav1.NewTime(at)}}}}
+		})
+	}
+	job := testJob(batchv1.JobStatus{Failed: 2})
+	job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job,
+		failed("wq-job-b", fc.Now().Add(-5*time.Second)), failed("wq-job-a", fc.Now().Add(-20*time.Second)))
+	w.wantProgress(Progress{Failed: 2, Parallelism: 1})
+	waitForTimer(t, fc)
+	fc.Step(20 * time.Second)
+
+	// The Job starts another pod: not stuck, and the grace starts again
+	// when it, too, has failed.
+	update := func(st batchv1.JobStatus) {
+		j := job.DeepCopy()
+		j.Status = st
+		if _, err := w.kube.BatchV1().Jobs(ns).UpdateStatus(context.Background(), j, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(batchv1.JobStatus{Failed: 2, Active: 1})
+	w.wantProgress(Progress{Failed: 2, Active: 1, Parallelism: 1})
+	update(batchv1.JobStatus{Failed: 3})
+	w.wantProgress(Progress{Failed: 3, Parallelism: 1})
+	waitForTimer(t, fc)
+	fc.Step(20 * time.Second)
+	w.wantNoStuckYet()
+	fc.Step(10 * time.Second)
+	got := w.nextStuck()
+	if got.Reason != ReasonPodsFailing || got.Pod != "wq-job-b" || got.Container != "worker" ||
+		got.Message != "3 pods failed and none succeeded; the Job waits longer before each new one; the last exited with code 2 (Error)" {
+		t.Fatalf("got %+v", *got)
+	}
+}
+
 // waitForTimer polls, with a deadline, until Watch armed its timer: it has
 // then evaluated the pods and found a problem still within its grace.
 func waitForTimer(t *testing.T, fc *clocktesting.FakeClock) {

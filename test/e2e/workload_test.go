@@ -285,3 +285,23 @@ func TestBadWorkloadInput(t *testing.T) {
 		t.Error("the Deployment given to run -f was created")
 	}
 }
+
+// TestCrashingPodsFailFast: with restartPolicy Never (the default), a
+// container that crashes is a pod that fails and is replaced, each time
+// later; run says so after --stuck-grace, with the failed pods' last lines,
+// rather than sitting through the back-off until --backoff-limit.
+func TestCrashingPodsFailFast(t *testing.T) {
+	requireCommands(t, "init", "seed", "run")
+	e := newEnv(t, "crash")
+	e.initRedis()
+	e.mustWQ("seed", "q", "a", "b", "c")
+	r := e.wqT(5*time.Minute, "run", "q", "--image", userImage, "--stuck-grace", "15s",
+		"--patch", `{"spec":{"template":{"spec":{"containers":[{"name":"worker","command":["sh","-c","echo cannot reach the queue; exit 1"]}]}}}}`)
+	if r.code == 0 || !strings.Contains(r.stderr, "its pods keep failing") || !strings.Contains(r.stderr, "cannot reach the queue") {
+		t.Fatalf("run with crashing pods:\n%v", r)
+	}
+	if r.took > 2*time.Minute {
+		t.Errorf("run took %v to say the pods keep failing", r.took.Round(time.Second))
+	}
+	t.Logf("failed after %v", r.took.Round(100*time.Millisecond))
+}
