@@ -1,6 +1,9 @@
 package cmd
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Exit statuses of kubectl-workqueue. Scripts branch on them
 // (`kubectl workqueue run … && next-step`), so each outcome that leaves work
@@ -39,3 +42,18 @@ func ExitCode(err error) int {
 	}
 	return ExitError
 }
+
+// withStatus is the error whose message is format with args, alone, and
+// whose exit status is that of status (ErrItemsFailed, ErrItemsLost): the
+// user reads one line, not one that ends in "items failed".
+func withStatus(status error, format string, args ...any) error {
+	return &statusError{msg: fmt.Sprintf(format, args...), status: status}
+}
+
+type statusError struct {
+	msg    string
+	status error
+}
+
+func (e *statusError) Error() string { return e.msg }
+func (e *statusError) Unwrap() error { return e.status }

@@ -18,6 +18,8 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("Redis lost queue x: %w", ErrItemsLost), 4},
 		// Lost outranks failed: both can be true, and lost is worse.
 		{fmt.Errorf("%w and %w", ErrItemsFailed, ErrItemsLost), 4},
+		{withStatus(ErrItemsFailed, "wq-x complete: %d failed", 3), 3},
+		{fmt.Errorf("waiting: %w", withStatus(ErrItemsLost, "lost")), 4},
 	} {
 		if got := ExitCode(tc.err); got != tc.want {
 			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)

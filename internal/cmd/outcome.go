@@ -56,15 +56,15 @@ func settle(f finish) (string, error) {
 		if left > 0 {
 			msg += fmt.Sprintf(", %d not done (%d pending, %d processing)", left, st.Pending, st.Processing)
 		}
-		return "", fmt.Errorf("%s: see %s; retry with kubectl workqueue retry %s -n %s --all: %w",
-			msg, f.itemsHint("failed"), f.Queue, f.Namespace, ErrItemsFailed)
+		return "", withStatus(ErrItemsFailed, "%s: see %s; retry with kubectl workqueue retry %s -n %s --all",
+			msg, f.itemsHint("failed"), f.Queue, f.Namespace)
 	case left > 0:
 		state := "pending"
 		if st.Pending == 0 {
 			state = "processing"
 		}
-		return "", fmt.Errorf("%s complete in %v: %d done, %d not done (%d pending, %d processing): the workers stopped before the queue was drained; see %s: %w",
-			f.Job, f.Elapsed, st.Done, left, st.Pending, st.Processing, f.itemsHint(state), ErrItemsFailed)
+		return "", withStatus(ErrItemsFailed, "%s complete in %v: %d done, %d not done (%d pending, %d processing): the workers stopped before the queue was drained; see %s",
+			f.Job, f.Elapsed, st.Done, left, st.Pending, st.Processing, f.itemsHint(state))
 	}
 	return fmt.Sprintf("job.batch/%s complete in %v: %s; %s", f.Job, f.Elapsed, plural.Count(int(st.Done), "item")+" done", f.Pods), nil
 }

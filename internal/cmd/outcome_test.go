@@ -65,6 +65,9 @@ func TestSettleSaysWhatIsMissingAndPicksTheExitStatus(t *testing.T) {
 			if strings.Contains(strings.TrimSpace(msg), "\n") && tc.f.Stats != nil {
 				t.Errorf("not one line: %q", msg)
 			}
+			if strings.HasSuffix(msg, ErrItemsFailed.Error()) {
+				t.Errorf("the line ends in the exit status' name: %q", msg)
+			}
 		})
 	}
 }
