@@ -1,11 +1,19 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
 // seed and status against a TLS-only Redis with a private CA that lets in
@@ -62,5 +70,96 @@ func TestCommandsOnACluster(t *testing.T) {
 	}
 	if out := complete(t, "status", node(0), ""); strings.Contains(out, "jobs") {
 		t.Errorf("completion after delete: %q", out)
+	}
+}
+
+// envFrom is the Secret and key a variable of the worker container comes from.
+func envFrom(job *batchv1.Job, name string) *corev1.SecretKeySelector {
+	for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == name && e.ValueFrom != nil {
+			return e.ValueFrom.SecretKeyRef
+		}
+	}
+	return nil
+}
+
+func tlsVolume(job *batchv1.Job) *corev1.SecretVolumeSource {
+	for _, v := range job.Spec.Template.Spec.Volumes {
+		if v.Name == manifest.WorkerTLSVolume {
+			return v.Secret
+		}
+	}
+	return nil
+}
+
+// The pods reach the Redis that the Secrets describe, never a literal
+// password; without Secrets, init's Service and (if init --tls made one)
+// its CA.
+func TestRunGivesTheWorkersTheRedisSecrets(t *testing.T) {
+	job := dryRunJob(t, "", "{q}", "--image", "x:v1", "--redis-url-secret", "managed:uri", "--redis-password-secret", "app-user",
+		"--redis-tls-secret", "managed-tls", "--", "work")
+	env := envOf(job, 0)
+	if u := envFrom(job, workerenv.RedisURL); u == nil || u.Name != "managed" || u.Key != "uri" || env[workerenv.RedisAddr] != "" {
+		t.Errorf("URL from %+v, address %q", u, env[workerenv.RedisAddr])
+	}
+	if p, u := envFrom(job, workerenv.RedisPassword), envFrom(job, workerenv.RedisUsername); p == nil || p.Name != "app-user" || u == nil || u.Name != "app-user" || u.Key != "username" || !*u.Optional {
+		t.Errorf("password from %+v, user from %+v", p, u)
+	}
+	if v := tlsVolume(job); v == nil || v.SecretName != "managed-tls" || v.Optional != nil || env[workerenv.RedisTLSDir] != manifest.WorkerTLSDir {
+		t.Errorf("TLS volume %+v, dir %q", v, env[workerenv.RedisTLSDir])
+	}
+
+	job = dryRunJob(t, "", "q", "--image", "x:v1", "--", "work")
+	if v := tlsVolume(job); v == nil || v.SecretName != manifest.CASecretName("redis") || !*v.Optional || envOf(job, 0)[workerenv.RedisAddr] != "redis:6379" {
+		t.Errorf("init's Redis: TLS volume %+v, env %v", v, envOf(job, 0))
+	}
+	// The docs' workers speak no TLS: nothing to mount for them.
+	if v := tlsVolume(dryRunJob(t, "", "q", "--image", "x:v1")); v != nil {
+		t.Errorf("docs' workers get %+v", v)
+	}
+
+	noCluster(t)
+	r := run(t, "", "run", "q", "--image", "x:v1", "--dry-run=client", "--redis-url-secret", "managed", "--redis-ca", "/tmp/ca.pem", "--", "work")
+	want := "--redis-ca /tmp/ca.pem is a file on this machine, which the pods cannot read: put the certificates in a Secret (kubectl create secret generic NAME --from-file=ca.crt=CA.pem [--from-file=tls.crt=CERT.pem --from-file=tls.key=KEY.pem]) and pass --redis-tls-secret NAME"
+	if r.err == nil || r.err.Error() != want {
+		t.Errorf("a local CA file: %v\nwant %s", r.err, want)
+	}
+	r = run(t, "", "run", "q", "--image", "x:v1", "--dry-run=client", "--patch", `[{"op":"remove","path":"/spec/template/spec/containers/0/volumeMounts/0"}]`, "--patch-type", "json", "--", "work")
+	if r.err == nil || !strings.Contains(r.err.Error(), `removes the mount of volume "workqueue-redis-tls"`) {
+		t.Errorf("a patch that removes the CA: %v", r.err)
+	}
+}
+
+func TestRunChecksTheRedisSecretsFirst(t *testing.T) {
+	url := redisURL(t)
+	kube := fake.NewClientset()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--redis-url-secret", "managed"}, `--redis-url-secret: secret "managed" not found in namespace "ns", and the workers would read it`},
+		{[]string{"--redis-tls-secret", "tls"}, `--redis-tls-secret: secret "tls" not found in namespace "ns", and the workers would read it`},
+	} {
+		r := runKube(t, kube, append([]string{url, "-n", "ns", "run", "q", "--image", "x:v1", "--allow-empty"}, tc.args...)...)
+		if r.err == nil || r.err.Error() != tc.want {
+			t.Errorf("%v: %v\nwant %s", tc.args, r.err, tc.want)
+		}
+	}
+	if jobs, _ := kube.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{}); len(jobs.Items) != 0 {
+		t.Fatal("a Job was created")
+	}
+}
+
+// A --redis-url that is not this machine (where one's own port-forward to
+// the Service would be) is not where the workers go: say so.
+func TestRunWarnsThatALiteralURLStaysWithTheCLI(t *testing.T) {
+	for url, warn := range map[string]bool{"redis://redis.example.com:6379": true, "redis://127.0.0.1:6379": false, "redis://localhost:6379": false} {
+		r := runKube(t, fake.NewClientset(), "--redis-url="+url, "-n", "ns", "run", "q", "--image", "x:v1", "--allow-empty", "--dry-run=server")
+		if r.err != nil {
+			t.Fatalf("%s: %v", url, r.err)
+		}
+		if got := strings.Contains(r.errOut, "Warning: --redis-url is how this command reaches Redis; the workers reach it through the Service redis:6379"); got != warn {
+			t.Errorf("%s: stderr %q", url, r.errOut)
+		}
 	}
 }

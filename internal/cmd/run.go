@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisclient"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
@@ -311,11 +313,99 @@ func (o *RunOptions) job(pending int64) (*batchv1.Job, error) {
 	if jo.Labels, err = parseLabels(o.Labels); err != nil {
 		return nil, err
 	}
-	if jo.PasswordSecret, err = o.passwordSecret(); err != nil {
+	if err := o.redisOptions(&jo); err != nil {
 		return nil, err
 	}
 	job, err := manifest.Job(jo)
 	return job, inFlagTerms(err, w.flagNames())
+}
+
+// redisOptions point the workers at the Redis the CLI reaches: the URL
+// Secret, or the Service; the password Secret (and its ACL user); the TLS
+// Secret, or the CA of an 'init --tls' Redis if there is one. Only Secrets
+// reach the pods: files given to the CLI (--redis-ca) and a literal
+// --redis-url stay on this machine.
+func (o *RunOptions) redisOptions(jo *manifest.JobOptions) error {
+	r := &o.f.redis
+	var err error
+	if jo.PasswordSecret, err = o.passwordSecret(); err != nil {
+		return err
+	}
+	if r.passwordSecret != "" {
+		// A basic-auth Secret's user; none in the Secret: the default user.
+		jo.UsernameSecret = &corev1.SecretKeySelector{LocalObjectReference: jo.PasswordSecret.LocalObjectReference,
+			Key: manifest.UsernameSecretKey, Optional: ptr.To(true)}
+	}
+	if r.urlSecret != "" {
+		ref, err := redisconn.ParseURLSecretRef(r.urlSecret)
+		if err != nil {
+			return err
+		}
+		jo.URLSecret = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name}, Key: ref.Key}
+	}
+	switch {
+	case r.tlsSecret != "":
+		jo.TLSSecret = r.tlsSecret
+	case (r.ca != "" || r.cert != "") && r.urlSecret != "":
+		flag, file := "--redis-ca", r.ca
+		if file == "" {
+			flag, file = "--redis-cert", r.cert
+		}
+		return fmt.Errorf("%s %s is a file on this machine, which the pods cannot read: put the certificates in a Secret (kubectl create secret generic NAME --from-file=ca.crt=CA.pem [--from-file=tls.crt=CERT.pem --from-file=tls.key=KEY.pem]) and pass --redis-tls-secret NAME", flag, file)
+	case r.urlSecret == "" && len(jo.Command) > 0:
+		// Our worker reaches init's Redis through its Service: with TLS if
+		// init --tls left its CA, which the pods then trust. (The docs'
+		// workers speak no TLS.)
+		jo.TLSSecret, jo.TLSSecretOptional = manifest.CASecretName(r.service), true
+	}
+	jo.InsecureSkipTLSVerify = r.insecureSkipVerify
+	return nil
+}
+
+// loopbackURL reports whether a Redis URL names this machine, which is how
+// one reaches the Service's Redis through one's own kubectl port-forward.
+func loopbackURL(rawURL string) bool {
+	ep, err := redisclient.Parse(rawURL)
+	if err != nil || ep.Mode == redisclient.Sentinel {
+		return false
+	}
+	host, _, err := net.SplitHostPort(ep.Options.Addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// checkRedisSecrets makes sure the Secrets that the workers will read
+// exist, so that a typo fails here rather than as pods that cannot start.
+func (o *RunOptions) checkRedisSecrets(ctx context.Context) error {
+	r := &o.f.redis
+	check := func(flag, name, key string) error {
+		secret, err := o.kube.CoreV1().Secrets(o.namespace).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return fmt.Errorf("%s: secret %q not found in namespace %q, and the workers would read it", flag, name, o.namespace)
+		case err != nil:
+			return fmt.Errorf("%s: reading secret %q: %w", flag, name, err)
+		case key != "" && secret.Data[key] == nil:
+			return fmt.Errorf("%s: secret %q in namespace %q has no key %q", flag, name, o.namespace, key)
+		}
+		return nil
+	}
+	if r.urlSecret != "" {
+		ref, err := redisconn.ParseURLSecretRef(r.urlSecret)
+		if err != nil {
+			return err
+		}
+		if err := check("--redis-url-secret", ref.Name, ref.Key); err != nil {
+			return err
+		}
+	}
+	if r.tlsSecret != "" {
+		return check("--redis-tls-secret", r.tlsSecret, "")
+	}
+	return nil
 }
 
 // passwordSecret points the workers at Redis' password. The Secret made by
@@ -353,6 +443,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.kube = kube
+	if err := o.checkRedisSecrets(ctx); err != nil {
+		return err
+	}
+	if o.f.redis.url != "" && o.f.redis.urlSecret == "" && !loopbackURL(o.f.redis.url) {
+		fmt.Fprintf(o.ErrOut, "Warning: --redis-url is how this command reaches Redis; the workers reach it through the Service %s:%s. To give them the same URL, put it in a Secret and pass --redis-url-secret NAME instead.\n",
+			o.f.redis.service, o.f.redis.port)
+	}
 
 	pending := int64(-1)
 	if !o.AllowEmpty || o.PerItem || o.workload.Parallelism.auto {

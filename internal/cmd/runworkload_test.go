@@ -105,7 +105,8 @@ func TestRunPatchFile(t *testing.T) {
 `)
 	job := dryRunJob(t, "", "job2", "--image", "x:v1", "--patch-file", patch, "--patch", `{"spec":{"template":{"spec":{"priorityClassName":"low"}}}}`, "--", "cat")
 	pod := job.Spec.Template.Spec
-	if pod.NodeSelector["accelerator"] != "a100" || pod.PriorityClassName != "low" || len(pod.Volumes) != 2 || len(pod.Containers[0].VolumeMounts) != 2 {
+	// The patch's volume, the worker binary's, and init --tls's CA (optional).
+	if pod.NodeSelector["accelerator"] != "a100" || pod.PriorityClassName != "low" || len(pod.Volumes) != 3 || len(pod.Containers[0].VolumeMounts) != 3 {
 		t.Errorf("patches not applied: %+v", pod)
 	}
 	if envOf(job, 0)["WORKQUEUE_QUEUE"] != "job2" || pod.Containers[0].Command[0] != manifest.WorkerInstalledBinary {

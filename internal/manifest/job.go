@@ -25,6 +25,10 @@ const (
 	// InstallWorkerContainer is the init container that copies the worker binary
 	// into WorkerBinDir when the user gives a command.
 	InstallWorkerContainer = "install-worker"
+	// WorkerTLSVolume is the TLS Secret of Redis (JobOptions.TLSSecret),
+	// mounted in the worker container at WorkerTLSDir.
+	WorkerTLSVolume = "workqueue-redis-tls"
+	WorkerTLSDir    = "/etc/workqueue/redis-tls"
 	// WorkerBinVolume is the emptyDir shared by the two.
 	WorkerBinVolume = "workqueue-bin"
 	// WorkerBinDir is where WorkerBinVolume is mounted.
@@ -121,6 +125,19 @@ type JobOptions struct {
 	RedisPort    int32
 	// PasswordSecret holds Redis' password; nil means Redis has no password.
 	PasswordSecret *corev1.SecretKeySelector
+	// UsernameSecret holds the ACL user of that password; nil: the default user.
+	UsernameSecret *corev1.SecretKeySelector
+	// URLSecret holds Redis' URL (password included, if any); the workers then
+	// use it, not RedisService and RedisPort.
+	URLSecret *corev1.SecretKeySelector
+	// TLSSecret is mounted read-only at WorkerTLSDir in the worker container:
+	// ca.crt (the CA to trust) and, for mutual TLS, tls.crt and tls.key.
+	// TLSSecretOptional lets the pods start without it (the CA that only an
+	// 'init --tls' Redis has).
+	TLSSecret         string
+	TLSSecretOptional bool
+	// InsecureSkipTLSVerify makes the workers accept any certificate from Redis.
+	InsecureSkipTLSVerify bool
 	// Lease is how long a worker holds an item; 0 leaves it to the worker.
 	Lease time.Duration
 	// MaxAttempts is how often an item may fail; 0 leaves it to the worker.
@@ -139,11 +156,19 @@ var reservedEnv = map[string][]string{
 	workerenv.Queue:         {"queue"},
 	workerenv.RedisAddr:     {"redisService", "redisPort"},
 	workerenv.RedisPassword: {"passwordSecret"},
-	workerenv.Lease:         {"lease"},
-	workerenv.MaxAttempts:   {"maxAttempts"},
-	workerenv.MaxItems:      {"perItem"},
-	workerenv.Item:          nil, // the worker, per item
-	workerenv.ItemTimeout:   {"itemTimeout"},
+	workerenv.RedisUsername: {"usernameSecret"},
+	workerenv.RedisURL:      {"urlSecret"},
+	workerenv.RedisTLSDir:   {"tlsSecret"},
+	workerenv.RedisCA:       {"tlsSecret"},
+	workerenv.RedisCert:     {"tlsSecret"},
+	workerenv.RedisKey:      {"tlsSecret"},
+
+	workerenv.RedisInsecureSkipTLSVerify: {"insecureSkipTLSVerify"},
+	workerenv.Lease:                      {"lease"},
+	workerenv.MaxAttempts:                {"maxAttempts"},
+	workerenv.MaxItems:                   {"perItem"},
+	workerenv.Item:                       nil, // the worker, per item
+	workerenv.ItemTimeout:                {"itemTimeout"},
 }
 
 // reservedPodLabels are set by the plugin or the Job controller.
@@ -287,6 +312,7 @@ func (o *JobOptions) build() (*batchv1.Job, string, error) {
 		}
 		c.Resources.Limits[name] = q.DeepCopy()
 	}
+	o.mountTLS(pod, ci)
 	if o.Restricted {
 		restrict(pod)
 	}
@@ -402,12 +428,17 @@ func CapParallelism(job *batchv1.Job, pending int64) (was int32, capped bool) {
 
 // workerEnv is the environment of pkg/workerenv for the main container.
 func (o *JobOptions) workerEnv() []corev1.EnvVar {
-	env := []corev1.EnvVar{
-		{Name: workerenv.Queue, Value: o.Queue},
-		{Name: workerenv.RedisAddr, Value: o.RedisService + ":" + strconv.Itoa(int(o.RedisPort))},
-		// So that the queue records which pod held or failed an item.
-		{Name: workerenv.Pod, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"}}},
+	env := []corev1.EnvVar{{Name: workerenv.Queue, Value: o.Queue}}
+	if o.URLSecret != nil {
+		env = append(env, corev1.EnvVar{
+			Name:      workerenv.RedisURL,
+			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: o.URLSecret.DeepCopy()},
+		})
+	} else {
+		env = append(env, corev1.EnvVar{Name: workerenv.RedisAddr, Value: o.RedisService + ":" + strconv.Itoa(int(o.RedisPort))})
 	}
+	// So that the queue records which pod held or failed an item.
+	env = append(env, corev1.EnvVar{Name: workerenv.Pod, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"}}})
 	if o.Lease != 0 {
 		env = append(env, corev1.EnvVar{Name: workerenv.Lease, Value: o.Lease.String()})
 	}
@@ -426,7 +457,39 @@ func (o *JobOptions) workerEnv() []corev1.EnvVar {
 			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: o.PasswordSecret.DeepCopy()},
 		})
 	}
+	if o.UsernameSecret != nil {
+		env = append(env, corev1.EnvVar{
+			Name:      workerenv.RedisUsername,
+			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: o.UsernameSecret.DeepCopy()},
+		})
+	}
+	if o.TLSSecret != "" {
+		env = append(env, corev1.EnvVar{Name: workerenv.RedisTLSDir, Value: WorkerTLSDir})
+	}
+	if o.InsecureSkipTLSVerify {
+		env = append(env, corev1.EnvVar{Name: workerenv.RedisInsecureSkipTLSVerify, Value: "true"})
+	}
 	return env
+}
+
+// mountTLS mounts the TLS Secret of Redis into container ci, where the
+// worker's WORKQUEUE_REDIS_TLS_DIR points.
+func (o *JobOptions) mountTLS(pod *corev1.PodSpec, ci int) {
+	if o.TLSSecret == "" {
+		return
+	}
+	secret := &corev1.SecretVolumeSource{SecretName: o.TLSSecret, DefaultMode: ptr.To[int32](0o444)}
+	if o.TLSSecretOptional {
+		secret.Optional = ptr.To(true)
+	}
+	pod.Volumes = setByName(pod.Volumes, corev1.Volume{
+		Name:         WorkerTLSVolume,
+		VolumeSource: corev1.VolumeSource{Secret: secret},
+	}, func(v corev1.Volume) string { return v.Name })
+	c := &pod.Containers[ci]
+	c.VolumeMounts = setByName(c.VolumeMounts, corev1.VolumeMount{
+		Name: WorkerTLSVolume, MountPath: WorkerTLSDir, ReadOnly: true,
+	}, func(m corev1.VolumeMount) string { return m.Name })
 }
 
 // injectWorker makes container ci run the user's command under the worker
@@ -521,9 +584,17 @@ func (o *JobOptions) validate() error {
 	if o.RedisPort < 1 || o.RedisPort > 65535 {
 		errs.add("redisPort", o.RedisPort, "must be between 1 and 65535")
 	}
-	if s := o.PasswordSecret; s != nil {
-		errs.dns1123Subdomain("passwordSecret.name", s.Name)
-		errs.invalid("passwordSecret.key", s.Key, validation.IsConfigMapKey(s.Key))
+	for _, s := range []struct {
+		field string
+		ref   *corev1.SecretKeySelector
+	}{{"passwordSecret", o.PasswordSecret}, {"usernameSecret", o.UsernameSecret}, {"urlSecret", o.URLSecret}} {
+		if s.ref != nil {
+			errs.dns1123Subdomain(s.field+".name", s.ref.Name)
+			errs.invalid(s.field+".key", s.ref.Key, validation.IsConfigMapKey(s.ref.Key))
+		}
+	}
+	if o.TLSSecret != "" {
+		errs.dns1123Subdomain("tlsSecret", o.TLSSecret)
 	}
 	if o.Lease < 0 || (o.Lease > 0 && o.Lease < time.Second) {
 		errs.add("lease", o.Lease, "must be at least 1s")

@@ -77,12 +77,34 @@ func restrictedJob() JobOptions {
 	return o
 }
 
+// managedRedisJob reaches a Redis outside the cluster's control: URL, ACL
+// user and TLS Secret (run --redis-url-secret --redis-password-secret
+// --redis-tls-secret).
+func managedRedisJob() JobOptions {
+	secret := func(name, key string, optional bool) *corev1.SecretKeySelector {
+		return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key, Optional: ptr.To(optional)}
+	}
+	return JobOptions{
+		Namespace:      "work",
+		Queue:          "{thumbs}",
+		Image:          "docker.io/library/busybox:1.36",
+		Command:        []string{"sh", "-c", "echo $WORKQUEUE_ITEM"},
+		WorkerImage:    testWorkerImage,
+		Parallelism:    ptr.To[int32](8),
+		URLSecret:      secret("redis-url", URLSecretKey, false),
+		PasswordSecret: secret("redis-user", PasswordSecretKey, false),
+		UsernameSecret: secret("redis-user", UsernameSecretKey, true),
+		TLSSecret:      "redis-tls",
+	}
+}
+
 func TestJobGolden(t *testing.T) {
 	for name, o := range map[string]JobOptions{
-		"job-docs":       docsJob(),
-		"job-command":    commandJob(),
-		"job-per-item":   perItemJob(),
-		"job-restricted": restrictedJob(),
+		"job-managed-redis": managedRedisJob(),
+		"job-docs":          docsJob(),
+		"job-command":       commandJob(),
+		"job-per-item":      perItemJob(),
+		"job-restricted":    restrictedJob(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			assertGolden(t, name, mustJob(t, o))

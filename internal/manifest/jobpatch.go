@@ -104,6 +104,9 @@ var envPurpose = map[string]string{
 	workerenv.Queue:         "the queue the workers drain",
 	workerenv.RedisAddr:     "where the workers reach Redis",
 	workerenv.RedisPassword: "Redis' password",
+	workerenv.RedisUsername: "Redis' ACL user",
+	workerenv.RedisURL:      "where the workers reach Redis",
+	workerenv.RedisTLSDir:   "where the workers find Redis' CA",
 }
 
 // brokenBy lists what job lacks of n.
