@@ -21,9 +21,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/certgen"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/deploywatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
 const initExample = `  # Redis with a generated password and its data in an emptyDir
@@ -31,6 +33,9 @@ const initExample = `  # Redis with a generated password and its data in an empt
 
   # Keep the queues across pod restarts, on a 1Gi volume
   kubectl workqueue init --storage 1Gi
+
+  # Encrypt every connection: TLS only, with a CA made for this Redis
+  kubectl workqueue init --tls
 
   # Print the manifests, contacting no cluster (e.g. for GitOps)
   kubectl workqueue init --dry-run=client -o yaml`
@@ -43,6 +48,7 @@ type InitOptions struct {
 
 	Image          string
 	NoAuth         bool
+	TLS            bool
 	Storage        string
 	StorageClass   string
 	DryRun         string
@@ -55,6 +61,8 @@ type InitOptions struct {
 	explicitNS bool // -n given (or set in the kubeconfig's context)
 	service    string
 	kube       kubernetes.Interface
+	// Resolved by Run: Redis' certificate with --tls.
+	cert *manifest.RedisTLS
 }
 
 // NewCmdInit builds `kubectl workqueue init`.
@@ -83,6 +91,13 @@ By default Redis requires a password, generated at random into the Secret
 Running init again keeps that password, changes nothing that has not changed,
 and says so for each object. --no-auth runs Redis without a password.
 
+--tls encrypts every connection: init makes a CA and a certificate for the
+Service's names (<service>, <service>.<namespace>.svc, ...), keeps them in the
+Secret <service>-tls (which only Redis mounts) and the CA's certificate in
+<service>-ca, where seed, status, wait and the workers of 'run' find it. Redis
+then takes TLS only. Running init again keeps the certificate; to renew it,
+delete both Secrets and run init --tls again.
+
 Redis appends every write to a file (appendonly): in an emptyDir by default,
 which survives container restarts but not the pod; with --storage SIZE on a
 PersistentVolumeClaim, which survives both. The pod passes the "restricted"
@@ -98,6 +113,7 @@ API server validate and admit the objects without saving them.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.Image, "image", o.Image, "Redis image")
 	fl.BoolVar(&o.NoAuth, "no-auth", false, "run Redis without a password (anyone who reaches the Service can use it)")
+	fl.BoolVar(&o.TLS, "tls", false, "run Redis with TLS only, with a certificate from a CA made for it (Secrets <service>-tls and <service>-ca), which the other commands and run's workers trust by themselves")
 	fl.StringVar(&o.Storage, "storage", "", "keep Redis' data on a PersistentVolumeClaim of this size, e.g. 1Gi (default: an emptyDir)")
 	fl.StringVar(&o.StorageClass, "storage-class", "", "storage class of the claim (needs --storage; default: the cluster's default class)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the objects, contact nothing) or "server" (have the API server validate them, save nothing)`)
@@ -158,6 +174,7 @@ func (o *InitOptions) redisOptions(password string) manifest.RedisOptions {
 		Password:     password,
 		Storage:      o.Storage,
 		StorageClass: o.StorageClass,
+		TLS:          o.cert,
 	}
 	if o.explicitNS {
 		// As kubectl create: the manifests name a namespace only when asked to.
@@ -176,6 +193,11 @@ func (o *InitOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if o.TLS {
+			if o.cert, err = newRedisCert(o.service, o.namespace); err != nil {
+				return err
+			}
+		}
 		objs, err := manifest.Redis(o.redisOptions(password))
 		if err != nil {
 			return err
@@ -185,6 +207,9 @@ func (o *InitOptions) Run(ctx context.Context) error {
 
 	password, err := o.password(ctx)
 	if err != nil {
+		return err
+	}
+	if o.cert, err = o.certificate(ctx); err != nil {
 		return err
 	}
 	objs, err := manifest.Redis(o.redisOptions(password))
@@ -387,6 +412,57 @@ func (o *InitOptions) print(op applyOp, objs []runtime.Object) error {
 }
 
 // newRedisPassword returns 32 random letters and digits (190 bits).
+// certificate is Redis' certificate for --tls: the one init made before
+// (kept in its Secret, so that clients keep trusting it), or a new one.
+// Without --tls, an existing certificate is an error: commands and workers
+// use TLS once it exists.
+func (o *InitOptions) certificate(ctx context.Context) (*manifest.RedisTLS, error) {
+	name := manifest.TLSSecretName(o.service)
+	secret, err := o.kube.CoreV1().Secrets(o.namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		if !o.TLS {
+			return nil, nil
+		}
+		return newRedisCert(o.service, o.namespace)
+	case err != nil:
+		return nil, fmt.Errorf("looking for Redis' certificate in secret %s: %w", name, err)
+	case !o.TLS:
+		ca := manifest.CASecretName(o.service)
+		return nil, fmt.Errorf("secret/%s exists in namespace %s, so this Redis speaks TLS, which the commands and workers use: "+
+			"pass --tls to keep it, or delete it and secret/%s first (kubectl delete secret %s %s -n %s) to run Redis without TLS",
+			name, o.namespace, ca, name, ca, o.namespace)
+	}
+	cert := &manifest.RedisTLS{
+		CACert: secret.Data[workerenv.TLSCAFile],
+		Cert:   secret.Data[workerenv.TLSCertFile],
+		Key:    secret.Data[workerenv.TLSKeyFile],
+	}
+	if len(cert.CACert) == 0 || len(cert.Cert) == 0 || len(cert.Key) == 0 {
+		return newRedisCert(o.service, o.namespace) // a Secret of that name without our keys: fill it
+	}
+	return cert, nil
+}
+
+// redisCertValidity is how long init's CA and certificate last. The CA's key
+// is thrown away once the certificate is signed, so a long life costs no
+// exposure; renewing is deleting the Secrets and running init --tls again.
+const redisCertValidity = 10 * 365 * 24 * time.Hour
+
+// newRedisCert makes a CA and a certificate for the names by which pods
+// reach the Service.
+func newRedisCert(service, namespace string) (*manifest.RedisTLS, error) {
+	ca, err := certgen.NewCA(fmt.Sprintf("kubectl-workqueue Redis CA %s/%s", namespace, service), redisCertValidity)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := ca.Server(redisCertValidity, service, service+"."+namespace, service+"."+namespace+".svc", service+"."+namespace+".svc.cluster.local")
+	if err != nil {
+		return nil, err
+	}
+	return &manifest.RedisTLS{CACert: ca.CertPEM, Cert: pair.CertPEM, Key: pair.KeyPEM}, nil
+}
+
 func newRedisPassword() (string, error) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	const n = 32

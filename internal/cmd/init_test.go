@@ -3,6 +3,8 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -499,4 +502,71 @@ func TestInitInterruptedLeavesRedisStartingAndSaysHowToFollowIt(t *testing.T) {
 	if !errors.Is(r.err, ErrInterrupted) || !strings.Contains(r.errOut, "kubectl rollout status deployment/redis -n ns") {
 		t.Fatalf("err %v\nstderr %s", r.err, r.errOut)
 	}
+}
+
+// init --tls: a CA and a certificate for the Service's names, kept across
+// runs; a Redis that speaks TLS only; and no quiet fallback to plain text.
+func TestInitTLS(t *testing.T) {
+	kube := fake.NewClientset()
+	readyWhenDeployed(t, kube, "ns")
+	r := runInit(t, kube, "--tls", "--wait=false")
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.errOut)
+	}
+	if !strings.HasPrefix(r.out, "secret/redis-auth created\nsecret/redis-tls created\nsecret/redis-ca created\nservice/redis created\ndeployment.apps/redis created\n") {
+		t.Fatalf("stdout:\n%s", r.out)
+	}
+	server := mustGet(t, kube.CoreV1().Secrets("ns").Get, manifest.TLSSecretName("redis"))
+	ca := mustGet(t, kube.CoreV1().Secrets("ns").Get, manifest.CASecretName("redis"))
+	if server.Type != corev1.SecretTypeTLS || len(ca.Data) != 1 || !bytes.Equal(ca.Data["ca.crt"], server.Data["ca.crt"]) {
+		t.Fatalf("secrets: %s %v / %v", server.Type, keysOf(server.Data), keysOf(ca.Data))
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca.Data["ca.crt"]) {
+		t.Fatal("ca.crt holds no certificate")
+	}
+	pair, err := tls.X509KeyPair(server.Data["tls.crt"], server.Data["tls.key"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"redis", "redis.ns", "redis.ns.svc", "redis.ns.svc.cluster.local"} {
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: roots}); err != nil {
+			t.Errorf("the certificate does not serve %s: %v", name, err)
+		}
+	}
+	args := strings.Join(mustGet(t, kube.AppsV1().Deployments("ns").Get, "redis").Spec.Template.Spec.Containers[0].Args, " ")
+	if !strings.Contains(args, "--port 0 ") || !strings.Contains(args, "--tls-port 6379") {
+		t.Errorf("Redis args %q: want TLS only", args)
+	}
+
+	// Again: the same certificate, so clients keep trusting it.
+	r = runInit(t, kube, "--tls", "--wait=false")
+	if r.err != nil || !strings.Contains(r.out, "secret/redis-tls unchanged") || !strings.Contains(r.out, "secret/redis-ca unchanged") {
+		t.Fatalf("again: %v\n%s", r.err, r.out)
+	}
+	// Without --tls: refused, since every client now speaks TLS to it.
+	kube.ClearActions()
+	r = runInit(t, kube, "--wait=false")
+	if r.err == nil || !strings.Contains(r.err.Error(), "secret/redis-tls exists in namespace ns, so this Redis speaks TLS") ||
+		!strings.Contains(r.err.Error(), "pass --tls to keep it") || !strings.Contains(r.err.Error(), "kubectl delete secret redis-tls redis-ca -n ns") {
+		t.Fatalf("without --tls: %v", r.err)
+	}
+	for _, a := range kube.Actions() {
+		if a.GetVerb() != "get" {
+			t.Fatalf("refusing init changed something: %v", a)
+		}
+	}
+}
+
+func keysOf(m map[string][]byte) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

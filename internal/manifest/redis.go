@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -10,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
 const (
@@ -30,6 +33,8 @@ const (
 	redisPortName    = "redis"
 	redisDataVolume  = "data"
 	redisDataDir     = "/data"
+	redisTLSVolume   = "tls"
+	redisTLSDir      = "/tls"
 	redisPasswordEnv = "REDIS_PASSWORD"
 )
 
@@ -50,23 +55,40 @@ type RedisOptions struct {
 	StorageClass string
 	// Labels are added to every object.
 	Labels map[string]string
+	// TLS makes Redis speak only TLS, with this certificate; nil: plain TCP.
+	TLS *RedisTLS
+}
+
+// RedisTLS is the certificate of a Redis that speaks TLS: the server's
+// certificate and key, and the CA certificate clients trust. The CA's key
+// is not kept: nothing else is ever signed with it.
+type RedisTLS struct {
+	CACert, Cert, Key []byte
 }
 
 // RedisObjects are the objects of one Redis deployment. Secret is nil without a
-// password, PVC nil with emptyDir storage.
+// password, PVC nil with emptyDir storage, TLSSecret and CASecret nil without
+// TLS.
 type RedisObjects struct {
-	Secret     *corev1.Secret
+	Secret *corev1.Secret
+	// TLSSecret is the server's certificate and key (and the CA's
+	// certificate), mounted by Redis alone; CASecret holds only the CA's
+	// certificate, for the commands and the workers.
+	TLSSecret  *corev1.Secret
+	CASecret   *corev1.Secret
 	PVC        *corev1.PersistentVolumeClaim
 	Service    *corev1.Service
 	Deployment *appsv1.Deployment
 }
 
-// Objects returns the non-nil objects in the order to apply them: Secret, PVC,
-// Service, Deployment.
+// Objects returns the non-nil objects in the order to apply them: the
+// Secrets, PVC, Service, Deployment.
 func (r *RedisObjects) Objects() []runtime.Object {
 	var objs []runtime.Object
-	if r.Secret != nil {
-		objs = append(objs, r.Secret)
+	for _, s := range []*corev1.Secret{r.Secret, r.TLSSecret, r.CASecret} {
+		if s != nil {
+			objs = append(objs, s)
+		}
 	}
 	if r.PVC != nil {
 		objs = append(objs, r.PVC)
@@ -109,12 +131,49 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 	}
 
 	objs := &RedisObjects{}
+	plainPort := fmt.Sprint(RedisPort)
+	if o.TLS != nil {
+		plainPort = "0" // TLS only: no plain port at all
+	}
 	args := []string{
 		"--appendonly", "yes",
 		"--dir", redisDataDir,
-		"--port", fmt.Sprint(RedisPort),
+		"--port", plainPort,
 		"--protected-mode", "no",
 		"--save", "",
+	}
+	volumes := []corev1.Volume{{Name: redisDataVolume}}
+	mounts := []corev1.VolumeMount{{Name: redisDataVolume, MountPath: redisDataDir}}
+	if o.TLS != nil {
+		objs.TLSSecret = &corev1.Secret{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+			ObjectMeta: meta(TLSSecretName(o.Name)),
+			Type:       corev1.SecretTypeTLS,
+			Data: map[string][]byte{
+				workerenv.TLSCertFile: bytes.Clone(o.TLS.Cert),
+				workerenv.TLSKeyFile:  bytes.Clone(o.TLS.Key),
+				workerenv.TLSCAFile:   bytes.Clone(o.TLS.CACert),
+			},
+		}
+		objs.CASecret = &corev1.Secret{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+			ObjectMeta: meta(CASecretName(o.Name)),
+			Type:       corev1.SecretTypeOpaque,
+			Data:       map[string][]byte{workerenv.TLSCAFile: bytes.Clone(o.TLS.CACert)},
+		}
+		args = append(args,
+			"--tls-port", fmt.Sprint(RedisPort),
+			"--tls-cert-file", redisTLSDir+"/"+workerenv.TLSCertFile,
+			"--tls-key-file", redisTLSDir+"/"+workerenv.TLSKeyFile,
+			"--tls-ca-cert-file", redisTLSDir+"/"+workerenv.TLSCAFile,
+			"--tls-auth-clients", "no",
+		)
+		volumes = append(volumes, corev1.Volume{Name: redisTLSVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: TLSSecretName(o.Name),
+			// Readable by Redis' group (the pod's fsGroup), no one else.
+			DefaultMode: ptr.To[int32](0o440),
+		}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: redisTLSVolume, MountPath: redisTLSDir, ReadOnly: true})
 	}
 	var env []corev1.EnvVar
 	if o.Password != "" {
@@ -155,6 +214,7 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 			ClaimName: RedisDataClaimName(o.Name),
 		}}
 	}
+	volumes[0].VolumeSource = data
 
 	objs.Service = &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
@@ -217,10 +277,10 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 								corev1.ResourceMemory: resource.MustParse("512Mi"),
 							},
 						},
-						VolumeMounts:    []corev1.VolumeMount{{Name: redisDataVolume, MountPath: redisDataDir}},
+						VolumeMounts:    mounts,
 						SecurityContext: restrictedContainerContext(),
 					}},
-					Volumes: []corev1.Volume{{Name: redisDataVolume, VolumeSource: data}},
+					Volumes: volumes,
 				},
 			},
 		},

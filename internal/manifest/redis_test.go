@@ -27,6 +27,8 @@ func TestRedisGolden(t *testing.T) {
 	for name, o := range map[string]RedisOptions{
 		"redis-password": {Namespace: "work", Password: testPassword},
 		"redis-no-auth":  {Namespace: "work"},
+		"redis-tls": {Namespace: "work", Password: testPassword,
+			TLS: &RedisTLS{CACert: []byte("CA CERTIFICATE"), Cert: []byte("SERVER CERTIFICATE"), Key: []byte("SERVER KEY")}},
 		"redis-pvc": {
 			Namespace: "work", Name: "queue-redis", Password: testPassword,
 			Storage: "1Gi", StorageClass: "fast-ssd", Labels: map[string]string{"team": "data"},
