@@ -17,6 +17,8 @@ import (
 type TLSServer struct {
 	// Addr is 127.0.0.1:port; the server's certificate holds 127.0.0.1 and localhost.
 	Addr string
+	// PlainAddr is the plain port of a server started with AlsoPlain.
+	PlainAddr string
 	// CA signed the server's certificate and the client's.
 	CA *certgen.CA
 	// CAFile, ClientCertFile and ClientKeyFile hold the CA's certificate and
@@ -32,6 +34,9 @@ type TLSOptions struct {
 	// Hosts are names the server's certificate holds besides 127.0.0.1
 	// and localhost.
 	Hosts []string
+	// AlsoPlain opens a plain port too (TLSServer.PlainAddr), to the same
+	// data: for benchmarks that compare the two.
+	AlsoPlain bool
 }
 
 // StartTLS runs a TLS-only redis-server (no plain port) as Start does; args
@@ -67,7 +72,12 @@ func StartTLS(t testing.TB, o TLSOptions, args ...string) *TLSServer {
 		authClients = "yes"
 	}
 	listen := func(free []int) []string {
-		return []string{"--port", "0", "--tls-port", strconv.Itoa(free[0]),
+		plain := "0"
+		if o.AlsoPlain {
+			plain = strconv.Itoa(free[1])
+			s.PlainAddr = net.JoinHostPort("127.0.0.1", plain)
+		}
+		return []string{"--port", plain, "--tls-port", strconv.Itoa(free[0]),
 			"--tls-cert-file", filepath.Join(dir, "server.crt"), "--tls-key-file", filepath.Join(dir, "server.key"),
 			"--tls-ca-cert-file", s.CAFile, "--tls-auth-clients", authClients}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisclient"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/rediswqbaseline"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
@@ -55,6 +56,53 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(float64(items*b.N)/ours.Seconds(), "items/s")
 			b.ReportMetric(float64(items*b.N)/base.Seconds(), "rediswq-items/s")
 			b.ReportMetric(base.Seconds()/ours.Seconds(), "speedup")
+		})
+	}
+}
+
+// BenchmarkRunTLS drains a queue with 4 workers through the TLS port and
+// through the plain port of one redis-server (the same server, the same
+// data: only the encryption differs), alternating in the same run, and
+// reports both rates and TLS's cost: the time through TLS over the time
+// through the plain port (above 1: TLS is slower).
+func BenchmarkRunTLS(b *testing.B) {
+	s := redistest.StartTLS(b, redistest.TLSOptions{AlsoPlain: true})
+	ca, err := redisclient.ReadFiles(s.CAFile, "", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	connect := func(url string, tls redisclient.TLS) redis.UniversalClient {
+		cl, err := redisclient.Connect(context.Background(), redisclient.Config{URL: url, TLS: tls})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cl.Redis.Close() })
+		return cl.Redis
+	}
+	plain, encrypted := connect("redis://"+s.PlainAddr, redisclient.TLS{}), connect("rediss://"+s.Addr, ca)
+	const items, workers = 20000, 4
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	drain := func(rdb redis.UniversalClient, prefetch int) time.Duration {
+		ctx := context.Background()
+		name := redistest.QueueName(b)
+		elapsed := rediswqbaseline.Drain(b, queue.New(rdb, name).NewSeeder(queue.SeedOptions{}), items, workers, func() (int, error) {
+			sum, err := Run(ctx, queue.New(rdb, name), func(context.Context, []byte) error { return nil },
+				Options{Prefetch: prefetch, PollInterval: benchPoll, Log: quiet})
+			return sum.Done, err
+		})
+		_, _ = queue.New(rdb, name).Delete(ctx)
+		return elapsed
+	}
+	for _, prefetch := range []int{0, 1} { // 0: adaptive, the default
+		b.Run(fmt.Sprintf("workers=%d/prefetch=%d", workers, prefetch), func(b *testing.B) {
+			var viaTLS, viaPlain time.Duration
+			for range b.N {
+				viaPlain += drain(plain, prefetch)
+				viaTLS += drain(encrypted, prefetch)
+			}
+			b.ReportMetric(float64(items*b.N)/viaTLS.Seconds(), "tls-items/s")
+			b.ReportMetric(float64(items*b.N)/viaPlain.Seconds(), "plain-items/s")
+			b.ReportMetric(viaTLS.Seconds()/viaPlain.Seconds(), "tls-cost")
 		})
 	}
 }
