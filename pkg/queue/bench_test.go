@@ -3,6 +3,8 @@ package queue
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os/exec"
@@ -126,4 +128,34 @@ func BenchmarkSeed(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/ours.Seconds(), "items/s")
 	b.ReportMetric(float64(n*b.N)/base.Seconds(), "redis-cli-pipe-items/s")
 	b.ReportMetric(base.Seconds()/ours.Seconds(), "speedup")
+}
+
+// BenchmarkWorkerProtocolTLS is BenchmarkWorkerProtocol's lease+complete
+// loop through the TLS port and through the plain port of one redis-server
+// (the same server, the same data: only the encryption differs), alternating
+// in the same run; tls-cost is the time through TLS over the time through
+// the plain port (above 1: TLS is slower).
+func BenchmarkWorkerProtocolTLS(b *testing.B) {
+	s := redistest.StartTLS(b, redistest.TLSOptions{AlsoPlain: true})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(s.CA.CertPEM)
+	plain := redis.NewClient(&redis.Options{Addr: s.PlainAddr, PoolSize: 64})
+	encrypted := redis.NewClient(&redis.Options{Addr: s.Addr, PoolSize: 64, TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
+	b.Cleanup(func() { plain.Close(); encrypted.Close() })
+	const items, workers = 20000, 4
+	for _, batch := range []int{1, 16} {
+		b.Run(fmt.Sprintf("workers=%d/batch=%d", workers, batch), func(b *testing.B) {
+			work := func(ctx context.Context, rdb *redis.Client, name string) (int, error) {
+				return ourWorker(ctx, rdb, name, batch)
+			}
+			var viaTLS, viaPlain time.Duration
+			for range b.N {
+				viaPlain += drain(b, plain, items, workers, work)
+				viaTLS += drain(b, encrypted, items, workers, work)
+			}
+			b.ReportMetric(float64(items*b.N)/viaTLS.Seconds(), "tls-items/s")
+			b.ReportMetric(float64(items*b.N)/viaPlain.Seconds(), "plain-items/s")
+			b.ReportMetric(viaTLS.Seconds()/viaPlain.Seconds(), "tls-cost")
+		})
+	}
 }
