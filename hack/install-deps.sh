@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the unit tests need on a Debian machine: a real redis-server
-# (tests start their own on loopback), redis-cli (the seeding benchmark's
+# (tests start their own on loopback: plain, TLS-only, 3-master Clusters and
+# Sentinels; Debian's redis-server has TLS, cluster mode and Sentinel built
+# in, and a Sentinel is `redis-server FILE --sentinel`, so the redis-sentinel
+# package, which adds only a system service, is not needed; test certificates
+# are made in Go, internal/certgen), redis-cli (the seeding benchmark's
 # baseline), python3-redis (the docs' rediswq.py worker runs in the
 # interoperation tests), hyperfine (bench/seed-loopback.sh times the CLI as a
 # process with it), shellcheck (actionlint checks the workflows' scripts with
