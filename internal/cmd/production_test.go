@@ -163,3 +163,24 @@ func TestRunWarnsThatALiteralURLStaysWithTheCLI(t *testing.T) {
 		}
 	}
 }
+
+// wait and scale read the queue where the Job's workers do, unless flags say
+// otherwise.
+func TestRedisFlagsForAJob(t *testing.T) {
+	job := dryRunJob(t, "", "{q}", "--image", "x:v1", "--redis-url-secret", "managed:uri", "--redis-password-secret", "app-user",
+		"--redis-tls-secret", "managed-tls", "--", "work")
+	got := (&redisFlags{service: "redis", port: "6379"}).forJob(job)
+	if got.urlSecret != "managed:uri" || got.passwordSecret != "app-user:password" || got.tlsSecret != "managed-tls" || got.insecureSkipVerify {
+		t.Errorf("from the Job: %+v", got)
+	}
+	given := redisFlags{url: "redis://127.0.0.1:1"}
+	if got := given.forJob(job); got != given {
+		t.Errorf("flags given: %+v", got)
+	}
+	// init's Redis: nothing in the Job overrides the flags (its optional CA
+	// and password Secret are what the flags find anyway).
+	plain := redisFlags{service: "redis", port: "6379"}
+	if got := plain.forJob(dryRunJob(t, "", "q", "--image", "x:v1", "--", "work")); got != plain {
+		t.Errorf("init's Redis: %+v", got)
+	}
+}

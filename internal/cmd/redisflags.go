@@ -1,9 +1,16 @@
 package cmd
 
 import (
-	"github.com/spf13/cobra"
+	"slices"
 
+	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
 // redisFlags say how the CLI reaches the queue's Redis.
@@ -47,4 +54,47 @@ func (r *redisFlags) options(namespace string) redisconn.Options {
 		TLSSecret:          r.tlsSecret,
 		InsecureSkipVerify: r.insecureSkipVerify,
 	}
+}
+
+// given reports whether any flag names a Redis other than init's.
+func (r *redisFlags) given() bool {
+	return r.url != "" || r.urlSecret != "" || r.passwordSecret != "" || r.tlsSecret != "" || r.ca != "" || r.cert != "" || r.insecureSkipVerify
+}
+
+// forJob are the flags that lead to the Redis that job's workers were
+// given by 'run': its URL Secret, password Secret and TLS Secret. Flags the
+// user gave win; a Job without such Secrets leaves the flags as they are.
+func (r redisFlags) forJob(job *batchv1.Job) redisFlags {
+	if r.given() {
+		return r
+	}
+	pod := &job.Spec.Template.Spec
+	for _, c := range pod.Containers {
+		secretOf := func(name string) *corev1.SecretKeySelector {
+			for _, e := range c.Env {
+				if e.Name == name && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+					return e.ValueFrom.SecretKeyRef
+				}
+			}
+			return nil
+		}
+		url := secretOf(workerenv.RedisURL)
+		if url == nil {
+			continue
+		}
+		r.urlSecret = url.Name + ":" + url.Key
+		if p := secretOf(workerenv.RedisPassword); p != nil && !ptr.Deref(p.Optional, false) {
+			r.passwordSecret = p.Name + ":" + p.Key
+		}
+		for _, v := range pod.Volumes {
+			if v.Name == manifest.WorkerTLSVolume && v.Secret != nil && !ptr.Deref(v.Secret.Optional, false) {
+				r.tlsSecret = v.Secret.SecretName
+			}
+		}
+		r.insecureSkipVerify = slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			return e.Name == workerenv.RedisInsecureSkipTLSVerify && e.Value == "true"
+		})
+		break
+	}
+	return r
 }

@@ -172,10 +172,16 @@ func openQueue(conn *redisconn.Conn, name string) (*queue.Queue, error) {
 // with --redis-url(-secret), else through a port-forward to the Service.
 // Kubernetes is only used when a Secret is to be read or a port-forward made.
 func (f *factory) connectRedis(ctx context.Context, streams genericiooptions.IOStreams) (*redisconn.Conn, error) {
+	return f.connectRedisAs(ctx, streams, f.redis)
+}
+
+// connectRedisAs is connectRedis with other --redis-* flags: those a Job's
+// workers were given, say.
+func (f *factory) connectRedisAs(ctx context.Context, streams genericiooptions.IOStreams, r redisFlags) (*redisconn.Conn, error) {
 	if f.connect != nil {
 		return f.connect(ctx, streams)
 	}
-	o := f.redis.options("")
+	o := r.options("")
 	if !o.NeedsKubernetes() {
 		return redisconn.Connect(ctx, o, nil, nil, streams.ErrOut)
 	}

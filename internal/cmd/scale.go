@@ -94,7 +94,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if c := finishedCondition(job); c != "" {
 		return fmt.Errorf("job %q has already finished (%s): there is nothing to scale", o.Job, c)
 	}
-	want := o.capAtItemsLeft(ctx, queueName)
+	want := o.capAtItemsLeft(ctx, job, queueName)
 	was := ptr.Deref(job.Spec.Parallelism, 1)
 	patch := fmt.Sprintf(`{"spec":{"parallelism":%d}}`, want)
 	if _, err := o.kube.BatchV1().Jobs(o.namespace).Patch(ctx, o.Job, types.MergePatchType, []byte(patch),
@@ -116,11 +116,11 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 // capAtItemsLeft lowers --parallelism to the items left in the queue: pods
 // beyond them would find nothing to do. Without the queue, it says so and
 // keeps the figure asked for.
-func (o *ScaleOptions) capAtItemsLeft(ctx context.Context, queueName string) int32 {
+func (o *ScaleOptions) capAtItemsLeft(ctx context.Context, job *batchv1.Job, queueName string) int32 {
 	if o.Parallelism == 0 {
 		return 0
 	}
-	r := &queueReader{f: o.f, streams: o.IOStreams, name: queueName}
+	r := newQueueReader(o.f, o.IOStreams, queueName, job)
 	defer r.close()
 	st, err := r.stats(ctx)
 	if err != nil {

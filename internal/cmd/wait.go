@@ -149,7 +149,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	defer prog.stop()
 	var reader *queueReader
 	if name := job.Annotations[manifest.AnnotationQueue]; name != "" {
-		reader = &queueReader{f: o.f, streams: o.IOStreams, name: name}
+		reader = newQueueReader(o.f, o.IOStreams, name, job)
 		defer reader.close()
 	}
 	stats, warnings := o.queueStats(waitCtx, reader)
@@ -220,16 +220,23 @@ type queueReader struct {
 	f       *factory
 	streams genericiooptions.IOStreams
 	name    string
+	redis   redisFlags // the flags, or the Redis the Job's workers were given
 
 	mu   sync.Mutex
 	conn *redisconn.Conn
+}
+
+// newQueueReader reads the queue called name of job: in the Redis of the
+// --redis-* flags, or, without them, the one the Job's workers were given.
+func newQueueReader(f *factory, streams genericiooptions.IOStreams, name string, job *batchv1.Job) *queueReader {
+	return &queueReader{f: f, streams: streams, name: name, redis: f.redis.forJob(job)}
 }
 
 func (r *queueReader) stats(ctx context.Context) (*queue.Stats, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.conn == nil {
-		conn, err := r.f.connectRedis(ctx, r.streams)
+		conn, err := r.f.connectRedisAs(ctx, r.streams, r.redis)
 		if err != nil {
 			return nil, err
 		}

@@ -26,9 +26,9 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 // TestManagedTLSRedis: a Redis that kubectl-workqueue did not make, as a
 // platform team hands one out: TLS only, a private CA, client certificates
 // required (mutual TLS) and an ACL user, described by a URL Secret and a TLS
-// Secret. seed, run (its workers and its progress) and status reach it
-// directly, with no port-forward, through --redis-url-secret and
-// --redis-tls-secret; without the CA the error says which flag is missing.
+// Secret. seed, run's workers and status reach it directly, with no
+// port-forward, through --redis-url-secret and --redis-tls-secret, and wait
+// finds it in the Job; without the CA the error says which flag is missing.
 func TestManagedTLSRedis(t *testing.T) {
 	requireCommands(t, "seed", "run", "status")
 	e := newEnv(t, "tls")
@@ -108,13 +108,15 @@ spec:
 		t.Errorf("seed without the CA:\n%v", r)
 	}
 
-	r = e.wqT(5*time.Minute, append(append([]string{"run", "work", "--image", userImage, "--parallelism", "2"}, redis...),
+	e.mustWQ(append(append([]string{"run", "work", "--image", userImage, "--parallelism", "2", "--wait=false"}, redis...),
 		"--", "sh", "-c", `echo "processed $WORKQUEUE_ITEM"`)...)
+	// wait, with no flag, reads the queue where the Job's workers do.
+	r = e.wqT(5*time.Minute, "wait", "wq-work")
 	if r.code != 0 {
-		t.Fatalf("run:\n%v", r)
+		t.Fatalf("wait:\n%v", r)
 	}
-	if strings.Contains(r.combined(), "queue progress unavailable") {
-		t.Errorf("run's progress did not reach Redis:\n%v", r)
+	if strings.Contains(r.combined(), "unavailable") || strings.Contains(r.combined(), "cannot read") {
+		t.Errorf("wait did not reach the queue:\n%v", r)
 	}
 	// The Job holds no password: only references to the Secrets.
 	job := e.mustKubectl("get", "job", "wq-work", "-o", "yaml").stdout
