@@ -43,6 +43,8 @@ func (w *workloadFlags) addFlags(cmd *cobra.Command) {
 	fl.Int32Var(&w.MaxParallelism, "max-parallelism", 0, "the most pods --parallelism auto starts")
 	fl.BoolVar(&w.Suspend, "suspend", false, "create the Job suspended; it starts when spec.suspend is set to false (e.g. by Kueue)")
 	fl.StringVar(&w.KueueQueue, "kueue-queue", "", "the Kueue LocalQueue that admits the Job (label "+manifest.LabelKueueQueue+"; the Job is created suspended)")
+	_ = cmd.RegisterFlagCompletionFunc("patch-type", fixedCompletions("strategic", "merge", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("parallelism", fixedCompletions("auto"))
 }
 
 // complete reads the -f manifest and the patches, so that Validate can

@@ -103,7 +103,7 @@ func (o *WaitOptions) Validate() error {
 func (o *WaitOptions) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.DurationVar(&o.Timeout, "timeout", 0, "give up waiting after this long (0 = no limit)")
-	fl.DurationVar(&o.StuckGrace, "stuck-grace", o.StuckGrace, "how long pods may be unschedulable or crash-looping before waiting fails")
+	fl.DurationVar(&o.StuckGrace, "stuck-grace", o.StuckGrace, "how long pods may be unschedulable, crash-looping or failing one after another before waiting fails")
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress output")
 	fl.BoolVar(&o.Logs, "logs", false, "stream the logs of every pod of the Job while waiting")
 }
