@@ -53,14 +53,53 @@ func drainWithWorkers(t *testing.T, clients []redis.UniversalClient, name string
 		}, o)
 	}
 	results := make([]result, len(chans))
+	timeout := time.After(2 * time.Minute)
 	for i, ch := range chans {
 		select {
 		case results[i] = <-ch:
-		case <-time.After(2 * time.Minute):
-			t.Fatalf("worker %d did not return", i)
+		case <-timeout:
+			// Errorf, not Fatalf: this may run outside the test's goroutine.
+			t.Errorf("worker %d did not return", i)
+			results[i].err = errors.New("did not return")
 		}
 	}
 	return results
+}
+
+// drainDuring drains queue name with one worker per client while event
+// (a resharding, a failover) runs in the test's goroutine once a quarter of
+// n items are handled. Handlers wait for the event to end before the last
+// quarter of the items, so that it always happens mid-drain. It returns the
+// workers' results and how many items were handled before the event ended.
+func drainDuring(t *testing.T, clients []redis.UniversalClient, name string, n int64, o Options, handled func(item []byte), event func()) ([]result, int64) {
+	t.Helper()
+	var count atomic.Int64
+	quarter, over := make(chan struct{}), make(chan struct{})
+	done := make(chan []result, 1)
+	go func() {
+		done <- drainWithWorkers(t, clients, name, o, func(item []byte) {
+			handled(item)
+			switch c := count.Add(1); {
+			case c == n/4:
+				close(quarter)
+			case c >= 3*n/4:
+				<-over
+			}
+		})
+	}()
+	var before int64
+	func() {
+		defer close(over)
+		select {
+		case <-quarter:
+			event()
+			before = count.Load()
+		case r := <-done:
+			done <- r
+			t.Errorf("the workers returned before a quarter of the items were handled")
+		}
+	}()
+	return <-done, before
 }
 
 // exactlyOnce checks that each of n items (item-0000...) was handled once,
@@ -165,32 +204,14 @@ func followsResharding(t *testing.T, c *redistest.Cluster) {
 		clients = append(clients, connectURL(t, "redis://"+c.Addrs[i%len(c.Addrs)]))
 	}
 	var s seen
-	var handled atomic.Int64
-	quarter := make(chan struct{})
-	moved := make(chan struct{})
-	var handledBeforeMove int64
-	go func() {
-		defer close(moved)
-		<-quarter
-		c.MoveSlot(t, slot, to, nil)
-		handledBeforeMove = handled.Load()
-	}()
-	results := drainWithWorkers(t, clients, name, Options{}, func(item []byte) {
+	results, before := drainDuring(t, clients, name, n, Options{}, func(item []byte) {
 		s.add(item)
-		if handled.Add(1) == n/4 {
-			close(quarter)
-		}
-		// Slow enough that most items are drained after the move.
 		time.Sleep(100 * time.Microsecond)
-	})
-	<-moved
+	}, func() { c.MoveSlot(t, slot, to, nil) })
 	if owner := c.Owner(t, slot); owner != to {
 		t.Fatalf("slot %d is at %s, want %s", slot, owner, to)
 	}
-	if handledBeforeMove >= n {
-		t.Fatalf("the queue was drained before the slot had moved: make the handler slower")
-	}
-	t.Logf("%d of %d items handled after the slot moved", n-handledBeforeMove, n)
+	t.Logf("%d of %d items handled after the slot moved", n-before, n)
 	exactlyOnce(t, &s, n, results, queue.New(clients[0], name))
 	// The queue's keys live on the new master now.
 	direct := redis.NewClient(&redis.Options{Addr: to})

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,33 +40,17 @@ func TestRunFollowsASentinelFailover(t *testing.T) {
 		clients = append(clients, cl.Redis)
 	}
 	var sn seen
-	var handled atomic.Int64
-	quarter := make(chan struct{})
-	failedOver := make(chan string, 1)
-	var handledBeforeFailover int64
-	go func() {
-		<-quarter
-		addr := s.Failover(t)
-		handledBeforeFailover = handled.Load()
-		failedOver <- addr
-	}()
+	var newMaster string
 	// A short lease and grace, so that an item whose completion the old
 	// master swallowed comes back soon.
-	results := drainWithWorkers(t, clients, name, Options{Lease: time.Second, ReclaimGrace: 200 * time.Millisecond}, func(item []byte) {
+	results, before := drainDuring(t, clients, name, n, Options{Lease: time.Second, ReclaimGrace: 200 * time.Millisecond}, func(item []byte) {
 		sn.add(item)
-		if handled.Add(1) == n/4 {
-			close(quarter)
-		}
 		time.Sleep(2 * time.Millisecond)
-	})
-	newMaster := <-failedOver
+	}, func() { newMaster = s.Failover(t) })
 	if newMaster != s.ReplicaAddr {
 		t.Fatalf("the Sentinel reports %s as master, want the former replica %s", newMaster, s.ReplicaAddr)
 	}
-	if handledBeforeFailover >= n {
-		t.Fatal("the queue was drained before the failover: make the handler slower")
-	}
-	t.Logf("%d of %d items handled after the failover", n-handledBeforeFailover, n)
+	t.Logf("%d of %d items handled after the failover", n-before, n)
 
 	for i, r := range results {
 		if r.err != nil || !r.sum.Drained {
