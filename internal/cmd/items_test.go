@@ -336,3 +336,16 @@ func TestItemsAndRetryComplete(t *testing.T) {
 		t.Errorf("--state <TAB> = %q", got)
 	}
 }
+
+// status, which counts the failed items, says how to see and retry them.
+func TestStatusPointsAtItemsAndRetry(t *testing.T) {
+	url, q := redisURL(t), redistest.QueueName(t)
+	failItems(t, url, q, []string{"a", "b"}, func(s string) bool { return s == "b" })
+	r := mustRun(t, "", url, "status", q)
+	if want := "kubectl workqueue items " + q + "; put them back: kubectl workqueue retry " + q + " --all\n"; !strings.HasSuffix(r.errOut, want) {
+		t.Errorf("stderr %q, want it to end with %q", r.errOut, want)
+	}
+	if r := mustRun(t, "", url, "status", q, "-o", "json"); r.errOut != "" {
+		t.Errorf("-o json: stderr %q", r.errOut)
+	}
+}

@@ -105,6 +105,9 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 			return err
 		}
 		if !o.Watch {
+			if st.Failed > 0 && o.Output == "" {
+				fmt.Fprintf(o.ErrOut, "Why they failed: kubectl workqueue items %s; put them back: kubectl workqueue retry %s --all\n", o.Queue, o.Queue)
+			}
 			return nil
 		}
 		select {
