@@ -5,7 +5,8 @@
 #
 # Starts (or recovers, or the first time builds) the local single-node cluster,
 # builds bin/kubectl-workqueue and bin/workqueue-worker, imports the worker
-# image and the docs' example image into the cluster, then runs
+# image and the docs' example image into the cluster, prepares Kueue
+# (hack/localcluster/kueue.sh: its CRDs, and its manager for the test to start), then runs
 #   go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/
 # A cluster that cannot start fails this script (no test is skipped).
 #
@@ -44,6 +45,9 @@ if [[ ${E2E_SKIP_BUILD:-} != 1 ]]; then
     VERSION=$(make -s --no-print-directory version) hack/images.sh all
   fi
 fi
+log "preparing Kueue for TestKueueAdmission (hack/localcluster/kueue.sh; builds its manager the first time, ~10 min)"
+WQ_E2E_KUEUE=$(hack/localcluster/kueue.sh)
+export WQ_E2E_KUEUE
 
 log "running the suite (KUBECONFIG=${KUBECONFIG:-~/.kube/config})"
 rc=0

@@ -8,16 +8,19 @@
 #
 # NAME  actionlint  github.com/rhysd/actionlint (~15 s to build cold)
 #       goreleaser  github.com/goreleaser/goreleaser/v2 (~6 min cold on 2 busy cores)
+#       kueue       sigs.k8s.io/kueue's manager, for the e2e test of Kueue admission
+#                   (hack/localcluster/kueue.sh; ~10 min cold on 2 busy cores)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 declare -A PKG=(
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint
   [goreleaser]=github.com/goreleaser/goreleaser/v2
+  [kueue]=sigs.k8s.io/kueue/cmd/kueue
 )
 built_only=0
 if [[ ${1:-} == --built ]]; then built_only=1; shift; fi
 name=${1:-}
-[[ $# == 1 && -n ${PKG[$name]:-} ]] || { sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# == 1 && -n ${PKG[$name]:-} ]] || { sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 version=$(awk -v n="$name" '$1 == n { print $2; exit }' "$ROOT/.tool-versions")
 [[ -n $version ]] || { echo "hack/tools.sh: .tool-versions has no version for $name" >&2; exit 1; }
 bin=$ROOT/bin/tools/$name-v$version

@@ -23,5 +23,7 @@
 //	WQ_E2E_IMAGE          worker image with sh and redis-cli (localhost/lk8s/pyredis:bookworm)
 //	WQ_E2E_EXAMPLE_IMAGE  the docs' rediswq.py worker, non-root
 //	                      (localhost/kubectl-workqueue/rediswq-worker:v1, hack/images.sh)
+//	WQ_E2E_KUEUE          Kueue's manager for TestKueueAdmission: the path
+//	                      hack/localcluster/kueue.sh prints (hack/e2e.sh sets it)
 //	WQ_E2E_KEEP=1         keep the test namespaces for inspection
 package e2e
