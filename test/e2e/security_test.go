@@ -55,7 +55,7 @@ func TestRestrictedNamespace(t *testing.T) {
 // TestRBACRoleIsEnough: a user bound only to docs/rbac.yaml's Role can use
 // every command.
 func TestRBACRoleIsEnough(t *testing.T) {
-	requireCommands(t, "init", "seed", "status", "run", "wait", "logs", "delete")
+	requireCommands(t, "init", "seed", "status", "run", "wait", "logs", "delete", "scale")
 	e := newEnv(t, "rbac")
 	const user = "wq-e2e-user"
 	e.mustKubectl("apply", "-f", filepath.Join(repoRoot, "docs", "rbac.yaml"))
@@ -88,12 +88,20 @@ func TestRBACRoleIsEnough(t *testing.T) {
 		{"wait", "wq-rbac"},
 		{"logs", "wq-rbac"},
 		{"seed", "rbac", "e", "f", "--force"},
-		{"run", "rbac", "--replace", "--image", userImage, "--", "sh", "-c", `echo "processed $WORKQUEUE_ITEM"`},
+		{"run", "rbac", "--replace", "--suspend", "--wait=false", "--image", userImage, "--", "sh", "-c", `echo "processed $WORKQUEUE_ITEM"`},
+		{"scale", "wq-rbac", "--parallelism", "2"},
+		{"kubectl", "patch", "job", "wq-rbac", "--type", "merge", "-p", `{"spec":{"suspend":false}}`},
+		{"wait", "wq-rbac"},
 		{"status", "rbac", "-o", "json"},
 		{"delete", "rbac", "--yes"},
 	}
 	for _, s := range steps {
-		r := e.wq(s...)
+		var r result
+		if s[0] == "kubectl" {
+			r = e.kubectl(append([]string{"--as", user}, s[1:]...)...)
+		} else {
+			r = e.wq(s...)
+		}
 		if r.code != 0 {
 			t.Fatalf("as %s:\n%v", user, r)
 		}
