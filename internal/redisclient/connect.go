@@ -85,7 +85,7 @@ func ConnectEndpoint(ctx context.Context, ep *Endpoint, c Config) (*Client, erro
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 
 	if ep.Mode == Sentinel {
-		rdb := redis.NewFailoverClient(failoverOptions(ep, &opts))
+		rdb := redis.NewFailoverClient(universal(&opts, ep).Failover())
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			rdb.Close()
 			return nil, err
@@ -121,7 +121,7 @@ func ConnectEndpoint(ctx context.Context, ep *Endpoint, c Config) (*Client, erro
 	if opts.DB != 0 {
 		return nil, fmt.Errorf("Redis at %s is a Redis Cluster node, and a Cluster has only database 0: drop /%d from the URL", opts.Addr, opts.DB)
 	}
-	cc := redis.NewClusterClient(clusterOptions(&opts))
+	cc := redis.NewClusterClient(universal(&opts, ep).Cluster())
 	if err := cc.Ping(ctx).Err(); err != nil {
 		cc.Close()
 		return nil, err
@@ -178,17 +178,22 @@ func isReply(err error) bool {
 	return errors.As(err, &rerr)
 }
 
-func clusterOptions(o *redis.Options) *redis.ClusterOptions {
-	return &redis.ClusterOptions{
+// universal carries the options of one Redis (parsed from the URL, with
+// credentials and TLS applied) over to go-redis' UniversalOptions, whose
+// Cluster and Failover make the options of the other two kinds of client.
+func universal(o *redis.Options, ep *Endpoint) *redis.UniversalOptions {
+	u := &redis.UniversalOptions{
 		Addrs:                    []string{o.Addr},
 		ClientName:               o.ClientName,
 		Protocol:                 o.Protocol,
 		Username:                 o.Username,
 		Password:                 o.Password,
+		DB:                       o.DB,
 		MaxRetries:               o.MaxRetries,
 		MinRetryBackoff:          o.MinRetryBackoff,
 		MaxRetryBackoff:          o.MaxRetryBackoff,
 		DialTimeout:              o.DialTimeout,
+		DialerRetries:            o.DialerRetries,
 		ReadTimeout:              o.ReadTimeout,
 		WriteTimeout:             o.WriteTimeout,
 		ContextTimeoutEnabled:    o.ContextTimeoutEnabled,
@@ -198,37 +203,12 @@ func clusterOptions(o *redis.Options) *redis.ClusterOptions {
 		MaxIdleConns:             o.MaxIdleConns,
 		ConnMaxIdleTime:          o.ConnMaxIdleTime,
 		ConnMaxLifetime:          o.ConnMaxLifetime,
-		DialerRetries:            o.DialerRetries,
 		TLSConfig:                o.TLSConfig,
 		MaintNotificationsConfig: o.MaintNotificationsConfig,
 	}
-}
-
-func failoverOptions(ep *Endpoint, o *redis.Options) *redis.FailoverOptions {
-	return &redis.FailoverOptions{
-		MasterName:            ep.Master,
-		SentinelAddrs:         ep.SentinelAddrs,
-		SentinelUsername:      ep.SentinelUsername,
-		SentinelPassword:      ep.SentinelPassword,
-		ClientName:            o.ClientName,
-		Protocol:              o.Protocol,
-		Username:              o.Username,
-		Password:              o.Password,
-		DB:                    o.DB,
-		MaxRetries:            o.MaxRetries,
-		MinRetryBackoff:       o.MinRetryBackoff,
-		MaxRetryBackoff:       o.MaxRetryBackoff,
-		DialTimeout:           o.DialTimeout,
-		ReadTimeout:           o.ReadTimeout,
-		WriteTimeout:          o.WriteTimeout,
-		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
-		PoolSize:              o.PoolSize,
-		PoolTimeout:           o.PoolTimeout,
-		MinIdleConns:          o.MinIdleConns,
-		MaxIdleConns:          o.MaxIdleConns,
-		ConnMaxIdleTime:       o.ConnMaxIdleTime,
-		ConnMaxLifetime:       o.ConnMaxLifetime,
-		DialerRetries:         o.DialerRetries,
-		TLSConfig:             o.TLSConfig,
+	if ep.Mode == Sentinel {
+		u.Addrs, u.MasterName = ep.SentinelAddrs, ep.Master
+		u.SentinelUsername, u.SentinelPassword = ep.SentinelUsername, ep.SentinelPassword
 	}
+	return u
 }
