@@ -120,20 +120,28 @@ func TestWorkerAddressWithACAMeansTLS(t *testing.T) {
 	}
 }
 
-func TestWorkerOnACluster(t *testing.T) {
-	c := redistest.StartCluster(t, 3)
-	seedVia(t, "redis://"+c.Addrs[0], redisclient.TLS{}, "{cq}", "a", "b", "c", "d")
-	code, p := runWorker(t, nil, []string{"WORKQUEUE_QUEUE={cq}", "WORKQUEUE_REDIS_URL=redis://" + c.Addrs[2]}, "--", "true")
+// A Redis Cluster that speaks only TLS, as managed ones do: the worker
+// finds the cluster from any node, checks every node's certificate, and
+// refuses a queue without a hash tag before touching it.
+func TestWorkerOnATLSCluster(t *testing.T) {
+	c := redistest.StartTLSCluster(t, 3)
+	ca, err := redisclient.ReadFiles(c.TLS.CAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedVia(t, "rediss://"+c.Addrs[0], ca, "{cq}", "a", "b", "c", "d")
+	env := []string{"WORKQUEUE_REDIS_CA=" + c.TLS.CAFile}
+	code, p := runWorker(t, nil, append(env, "WORKQUEUE_QUEUE={cq}", "WORKQUEUE_REDIS_URL=rediss://"+c.Addrs[2]), "--", "true")
 	if code != 0 || !strings.Contains(p.stderr.String(), "drained: 4 done") {
 		t.Fatalf("a tagged queue through another node: exit %d\n%s", code, &p.stderr)
 	}
 
-	code, p = runWorker(t, nil, []string{"WORKQUEUE_QUEUE=cq", "WORKQUEUE_REDIS_URL=redis://" + c.Addrs[1]}, "--", "true")
+	code, p = runWorker(t, nil, append(env, "WORKQUEUE_QUEUE=cq", "WORKQUEUE_REDIS_URL=rediss://"+c.Addrs[1]), "--", "true")
 	want := `workqueue-worker: queue name needs a hash tag in a Redis Cluster: queue "cq" would have its keys in different hash slots, so it cannot work in a Redis Cluster: use a hash tag, e.g. {cq}` + "\n"
 	if code != exitUsage || p.stderr.String() != want {
 		t.Fatalf("an untagged queue: exit %d, stderr %q\nwant %q", code, &p.stderr, want)
 	}
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs, TLSConfig: c.TLS.TLSConfig()})
 	defer rdb.Close()
 	for _, k := range []string{"cq", "cq:workers", "cq:processing", "cq:holders"} {
 		if n, err := rdb.Exists(context.Background(), k).Result(); err != nil || n != 0 {

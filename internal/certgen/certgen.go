@@ -77,7 +77,9 @@ func (ca *CA) Server(validity time.Duration, hosts ...string) (Pair, error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	// Client too: a Redis presents its certificate when it connects to the
+	// other nodes of a Cluster (tls-cluster) and to its master.
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	return ca.issue(tmpl)
 }
 

@@ -254,3 +254,31 @@ func TestConnectThroughSentinel(t *testing.T) {
 	}
 	works(t, cl)
 }
+
+// A Redis Cluster that speaks only TLS (as ElastiCache with in-transit
+// encryption does): every node's certificate is checked against the address
+// the cluster announces for it.
+func TestConnectToATLSCluster(t *testing.T) {
+	c := redistest.StartTLSCluster(t, 3)
+	ca, err := ReadFiles(c.TLS.CAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := connect(t, Config{URL: "rediss://" + c.Addrs[2], TLS: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.Mode != Cluster {
+		t.Fatalf("Mode = %s, want %s", cl.Mode, Cluster)
+	}
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		if err := cl.Redis.Set(ctx, k, "v", 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+	}
+	_, err = connect(t, Config{URL: "rediss://" + c.Addrs[0]})
+	if got := ExplainTLS(err, c.Addrs[0], true); got == nil || !strings.Contains(got.Error(), "signed by an unknown authority") {
+		t.Fatalf("without the CA: %v", err)
+	}
+}

@@ -15,6 +15,9 @@ import (
 type Cluster struct {
 	// Addrs are the masters' host:port, in the order of their slot ranges.
 	Addrs []string
+	// TLS is set for a cluster that speaks only TLS (StartTLSCluster): its
+	// CA and client certificate files.
+	TLS *TLSServer
 }
 
 // StartCluster runs a Redis Cluster of n masters (cluster-enabled yes, each
@@ -24,8 +27,28 @@ type Cluster struct {
 // test ends.
 func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 	t.Helper()
+	return startCluster(t, n, false, args)
+}
+
+// StartTLSCluster is StartCluster for nodes that speak only TLS, to clients
+// and to each other (tls-cluster yes), with one private CA; every node's
+// certificate holds 127.0.0.1.
+func StartTLSCluster(t testing.TB, n int, args ...string) *Cluster {
+	t.Helper()
+	return startCluster(t, n, true, args)
+}
+
+func startCluster(t testing.TB, n int, useTLS bool, args []string) *Cluster {
+	t.Helper()
 	requireServer(t)
 	c := &Cluster{}
+	ready := answersPing
+	var tlsArgs []string
+	if useTLS {
+		c.TLS = &TLSServer{}
+		tlsArgs = append(c.TLS.makeFiles(t, t.TempDir(), nil).serverArgs, "--tls-cluster", "yes", "--tls-auth-clients", "no")
+		ready = c.TLS.answersPing
+	}
 	var busPorts []int
 	nodeArgs := append([]string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 		"--cluster-node-timeout", "5000"}, args...)
@@ -35,9 +58,12 @@ func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 		var bus int
 		listen := func(free []int) []string {
 			bus = free[1]
+			if useTLS {
+				return append([]string{"--port", "0", "--tls-port", strconv.Itoa(free[0]), "--cluster-port", strconv.Itoa(bus)}, tlsArgs...)
+			}
 			return []string{"--port", strconv.Itoa(free[0]), "--cluster-port", strconv.Itoa(bus)}
 		}
-		addr, stop, err := launchRetry(t.TempDir(), listen, answersPing, nodeArgs)
+		addr, stop, err := launchRetry(t.TempDir(), listen, ready, nodeArgs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,9 +98,14 @@ func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 	return c
 }
 
-// node is a plain client of one node, closed when the test ends.
+// node is a client of one node alone, closed when the test ends.
 func (c *Cluster) node(t testing.TB, addr string) *redis.Client {
-	return client(t, addr)
+	if c.TLS == nil {
+		return client(t, addr)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr, TLSConfig: c.TLS.TLSConfig()})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
 }
 
 // Owner returns the address of the master that serves slot.

@@ -45,28 +45,8 @@ func StartTLS(t testing.TB, o TLSOptions, args ...string) *TLSServer {
 	t.Helper()
 	requireServer(t)
 	dir := t.TempDir()
-	ca, err := certgen.NewCA("redistest CA", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ca.Server(time.Hour, append([]string{"127.0.0.1", "localhost"}, o.Hosts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := ca.Client("redistest client", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &TLSServer{CA: ca}
-	files := map[string][]byte{"ca.crt": ca.CertPEM, "server.crt": server.CertPEM, "server.key": server.KeyPEM,
-		"client.crt": client.CertPEM, "client.key": client.KeyPEM}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.CAFile, s.ClientCertFile, s.ClientKeyFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
-
+	s := &TLSServer{}
+	f := s.makeFiles(t, dir, o.Hosts)
 	authClients := "no"
 	if o.RequireClientCert {
 		authClients = "yes"
@@ -77,18 +57,11 @@ func StartTLS(t testing.TB, o TLSOptions, args ...string) *TLSServer {
 			plain = strconv.Itoa(free[1])
 			s.PlainAddr = net.JoinHostPort("127.0.0.1", plain)
 		}
-		return []string{"--port", plain, "--tls-port", strconv.Itoa(free[0]),
-			"--tls-cert-file", filepath.Join(dir, "server.crt"), "--tls-key-file", filepath.Join(dir, "server.key"),
-			"--tls-ca-cert-file", s.CAFile, "--tls-auth-clients", authClients}
-	}
-	clientCert, err := tls.X509KeyPair(client.CertPEM, client.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
+		return append([]string{"--port", plain, "--tls-port", strconv.Itoa(free[0]), "--tls-auth-clients", authClients}, f.serverArgs...)
 	}
 	var stop func()
-	s.Addr, stop, err = launchRetry(dir, listen, func(addr string) bool {
-		return answersPingTLS(addr, s.TLSConfig(), clientCert)
-	}, args)
+	var err error
+	s.Addr, stop, err = launchRetry(dir, listen, s.answersPing, args)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,20 +69,60 @@ func StartTLS(t testing.TB, o TLSOptions, args ...string) *TLSServer {
 	return s
 }
 
-// TLSConfig trusts the server's CA; it sends no client certificate.
-func (s *TLSServer) TLSConfig() *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(s.CA.CertPEM)
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+// tlsFiles are what a TLS server is started with.
+type tlsFiles struct {
+	serverArgs []string // --tls-cert-file and the rest
 }
 
-func answersPingTLS(addr string, config *tls.Config, cert tls.Certificate) bool {
-	config = config.Clone()
-	config.Certificates = []tls.Certificate{cert}
+// makeFiles makes a CA, a server certificate for 127.0.0.1, localhost and
+// hosts, and a client certificate, and writes them into dir.
+func (s *TLSServer) makeFiles(t testing.TB, dir string, hosts []string) tlsFiles {
+	t.Helper()
+	ca, err := certgen.NewCA("redistest CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ca.Server(time.Hour, append([]string{"127.0.0.1", "localhost"}, hosts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := ca.Client("redistest client", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"ca.crt": ca.CertPEM, "server.crt": server.CertPEM, "server.key": server.KeyPEM,
+		"client.crt": client.CertPEM, "client.key": client.KeyPEM}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.CA = ca
+	s.CAFile, s.ClientCertFile, s.ClientKeyFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	return tlsFiles{serverArgs: []string{"--tls-cert-file", filepath.Join(dir, "server.crt"),
+		"--tls-key-file", filepath.Join(dir, "server.key"), "--tls-ca-cert-file", s.CAFile}}
+}
+
+// answersPing reports whether the TLS server at addr answers PING, sending
+// the client certificate in case the server wants one.
+func (s *TLSServer) answersPing(addr string) bool {
+	config := s.TLSConfig()
+	pair, err := tls.LoadX509KeyPair(s.ClientCertFile, s.ClientKeyFile)
+	if err != nil {
+		return false
+	}
+	config.Certificates = []tls.Certificate{pair}
 	config.ServerName, _, _ = net.SplitHostPort(addr)
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, config)
 	if err != nil {
 		return false
 	}
 	return pingConn(conn)
+}
+
+// TLSConfig trusts the server's CA; it sends no client certificate.
+func (s *TLSServer) TLSConfig() *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(s.CA.CertPEM)
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
