@@ -330,7 +330,7 @@ const finalStatsTimeout = 30 * time.Second
 func (o *WaitOptions) done(ctx context.Context, out *jobwatch.Outcome, prog *jobProgress, reader *queueReader) error {
 	f := finish{
 		Job: o.Job, Namespace: o.namespace, Complete: out.Complete,
-		Elapsed: time.Since(prog.start).Round(100 * time.Millisecond),
+		Elapsed: ranFor(prog.start, out.Finished),
 		Pods:    prog.podSummary(),
 	}
 	if reader != nil {
@@ -352,6 +352,16 @@ func (o *WaitOptions) done(ctx context.Context, out *jobwatch.Outcome, prog *job
 	}
 	fmt.Fprintln(o.Out, line)
 	return nil
+}
+
+// ranFor is how long a Job that started at start ran until finished, or
+// until now when its status says no more (or says nonsense).
+func ranFor(start, finished time.Time) time.Duration {
+	end := time.Now()
+	if !finished.IsZero() && !finished.Before(start) && finished.Before(end) {
+		end = finished
+	}
+	return end.Sub(start).Round(100 * time.Millisecond)
 }
 
 // printFailedPodLogs shows the last lines of each failed pod's logs, which

@@ -65,6 +65,10 @@ type Outcome struct {
 	Reason, Message string
 	// Progress holds the final counts.
 	Progress Progress
+	// Finished is when the Job finished, as its status says (zero when it
+	// does not): a Job that finished long before the watch began ran until
+	// then, not until now.
+	Finished time.Time
 }
 
 // Stuck reports something that keeps the Job's pods from running. Each pod

@@ -33,9 +33,13 @@ func outcomeOf(job *batchv1.Job) *Outcome {
 		}
 		switch c.Type {
 		case batchv1.JobComplete:
-			return &Outcome{Complete: true, Reason: c.Reason, Message: c.Message, Progress: progressOf(job)}
+			out := &Outcome{Complete: true, Reason: c.Reason, Message: c.Message, Progress: progressOf(job), Finished: c.LastTransitionTime.Time}
+			if t := job.Status.CompletionTime; t != nil {
+				out.Finished = t.Time
+			}
+			return out
 		case batchv1.JobFailed:
-			out := &Outcome{Reason: c.Reason, Message: c.Message, Progress: progressOf(job)}
+			out := &Outcome{Reason: c.Reason, Message: c.Message, Progress: progressOf(job), Finished: c.LastTransitionTime.Time}
 			if out.Reason == "" && target != nil {
 				out.Reason, out.Message = target.Reason, target.Message
 			}

@@ -1,0 +1,51 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+)
+
+// wait on a Job that finished long ago reports how long it ran, not its
+// age, and its queue's items.
+func TestWaitOnALongFinishedJobReportsItsRunTimeAndItems(t *testing.T) {
+	url, q := redisURL(t), redistest.QueueName(t)
+	mustRun(t, "", url, "seed", q, "a", "b", "c")
+	ctx := context.Background()
+	w := queue.New(redisClient(t), q)
+	its, err := w.Lease(ctx, 3, time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Complete(ctx, its...); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now().Add(-17 * time.Minute)
+	kube := fake.NewClientset(&batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns", Annotations: map[string]string{manifest.AnnotationQueue: q}},
+		Status: batchv1.JobStatus{
+			Succeeded:      1,
+			StartTime:      &metav1.Time{Time: started},
+			CompletionTime: &metav1.Time{Time: started.Add(4 * time.Second)},
+			Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue,
+				LastTransitionTime: metav1.Time{Time: started.Add(4 * time.Second)}}},
+		},
+	})
+	r := runKube(t, kube, url, "-n", "ns", "wait", "wq-x", "--quiet")
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.errOut)
+	}
+	if !strings.Contains(r.out, "job.batch/wq-x complete in 4s: 3 items done") {
+		t.Fatalf("stdout %q", r.out)
+	}
+}
