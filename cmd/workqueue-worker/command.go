@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/itemcmd"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
@@ -39,7 +40,7 @@ type commander struct {
 // process group gets SIGTERM; it gets SIGKILL when ctx is cancelled (the
 // shutdown grace is over) or killGrace after the timeout.
 func (c *commander) handle(ctx context.Context, item []byte) error {
-	argv := substitute(c.args, item)
+	argv := itemcmd.Substitute(c.args, item)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(item)
 	cmd.Env = itemEnv(c.env, item)
@@ -102,15 +103,6 @@ func (c *commander) handle(ctx context.Context, item []byte) error {
 			done = nil
 		}
 	}
-}
-
-// substitute replaces {} in args with item, as xargs -I {} does.
-func substitute(args []string, item []byte) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		out[i] = strings.ReplaceAll(a, "{}", string(item))
-	}
-	return out
 }
 
 // itemEnv is env with WORKQUEUE_ITEM set to item, when item can be an

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisclient"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/itemcmd"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
@@ -46,6 +47,9 @@ drained: nothing pending, and nothing in progress at any worker.
 The item is COMMAND's standard input, byte for byte. It also replaces {}
 anywhere in ARGS (as xargs -I does), and is in $WORKQUEUE_ITEM when it is
 valid UTF-8 without NUL bytes and at most 64 KiB (else that is unset).
+{} is replaced as text, so it is refused inside a shell script (sh -c
+'...'), where an item such as 'a; rm -rf ~' would run as code: use
+"$WORKQUEUE_ITEM" there, quoted, or pass {} as an argument after the script.
 Exit status 0 completes the item; any other fails it ("exit status N" and
 COMMAND's last line on stderr are kept as the reason): it is queued again,
 and after --max-attempts failures moved to the dead-letter list, where
@@ -337,7 +341,10 @@ func (c *config) validate() error {
 	if err := queue.ValidateName(c.queue); err != nil {
 		return err
 	}
-	if !strings.Contains(c.command[0], "{}") {
+	if err := itemcmd.CheckShellScript(c.command); err != nil {
+		return err
+	}
+	if !strings.Contains(c.command[0], itemcmd.Placeholder) {
 		if _, err := exec.LookPath(c.command[0]); err != nil {
 			return fmt.Errorf("cannot run COMMAND: %w", err)
 		}

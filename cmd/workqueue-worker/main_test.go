@@ -645,3 +645,17 @@ func TestWorkerWithDocsWorkersDrainsOneQueue(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// An item such as "a; echo INJECTED" in place of {} inside sh -c would run
+// as shell code: the worker refuses such a command before taking any item.
+func TestWorkerRefusesBracesInsideAShellScript(t *testing.T) {
+	rdb := testClient(t)
+	q := newQueue(t, rdb, "a; echo INJECTED")
+	code, p := runWorker(t, q, nil, "--", "sh", "-c", "echo {}")
+	if code != exitUsage || !strings.Contains(p.stderr.String(), `use "$WORKQUEUE_ITEM" (quoted)`) || strings.Contains(p.stdout.String(), "INJECTED") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, &p.stdout, &p.stderr)
+	}
+	if st := stats(t, q); st.Pending != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/itemcmd"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
@@ -116,7 +117,9 @@ itself, as in the Kubernetes docs (rediswq.py). With "-- COMMAND ARGS", a
 small worker binary is injected into the pod and runs COMMAND once per item,
 with the item on stdin, in $WORKQUEUE_ITEM and in place of {}: exit 0
 completes the item, anything else fails it (retried up to --max-attempts,
-then kept in the queue's failed list).
+then kept in the queue's failed list). {} is replaced as text: inside a shell
+script (sh -c '...') use "$WORKQUEUE_ITEM", quoted, as {} there would run an
+item such as 'a; rm -rf ~' as code; run refuses it.
 
 Waiting ends with the Job's Complete condition or its failure, as 'kubectl
 workqueue wait' does: exit 0 only when every item is done; 3 when the Job
@@ -228,6 +231,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.MaxAttempts < 1 {
 		return fmt.Errorf("--max-attempts %d: must be at least 1", o.MaxAttempts)
+	}
+	if err := itemcmd.CheckShellScript(o.Command); err != nil {
+		return fmt.Errorf("-- %s: %w", strings.Join(o.Command, " "), err)
 	}
 	if len(o.Command) > 0 && o.WorkerImage == "" && version.WorkerImage() == "" {
 		// Better than a default that names an image nobody ever pushed, which

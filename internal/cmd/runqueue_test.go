@@ -102,3 +102,15 @@ func TestRunRefusesAQueueWhoseItemsAreAllHeldByLiveWorkers(t *testing.T) {
 		t.Fatalf("error %v", r.err)
 	}
 }
+
+// {} inside a shell script runs an item such as "a; echo INJECTED" as code:
+// run refuses it and says to use $WORKQUEUE_ITEM.
+func TestRunRefusesBracesInsideAShellScript(t *testing.T) {
+	noCluster(t)
+	r := run(t, "", "run", "q", "--image", "busybox:1.36", "--dry-run=client", "--", "sh", "-c", "echo processing {}")
+	if r.err == nil || !strings.Contains(r.err.Error(), `-- sh -c echo processing {}: sh -c: {} in the script is replaced by the item as text`) ||
+		!strings.Contains(r.err.Error(), `"$WORKQUEUE_ITEM"`) {
+		t.Fatalf("error %v", r.err)
+	}
+	clientDryRun(t, "run", "q", "--image", "busybox:1.36", "--dry-run=client", "-o", "yaml", "--", "sh", "-c", `echo processing "$1"`, "sh", "{}")
+}
