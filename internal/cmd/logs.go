@@ -3,10 +3,12 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -111,6 +113,9 @@ func (o *LogsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := o.checkContainer(job); err != nil {
+		return err
+	}
 	o.warnGonePods(ctx, job)
 	var sink podlogs.Sink
 	if o.Output == "json" {
@@ -149,6 +154,25 @@ func (o *LogsOptions) Run(ctx context.Context) error {
 		return nil // Ctrl-C while following
 	}
 	return err
+}
+
+// checkContainer refuses a -c that no pod of the Job has, rather than a
+// warning per pod and exit 0.
+func (o *LogsOptions) checkContainer(job *batchv1.Job) error {
+	if o.Container == "" {
+		return nil
+	}
+	spec := job.Spec.Template.Spec
+	var names []string
+	for _, cs := range [][]corev1.Container{spec.Containers, spec.InitContainers} {
+		for _, c := range cs {
+			if c.Name == o.Container {
+				return nil
+			}
+			names = append(names, c.Name)
+		}
+	}
+	return fmt.Errorf("-c %s: job %q's pods have no such container; they have %s", o.Container, o.Job, strings.Join(names, ", "))
 }
 
 // warnGonePods says when the Job counts more pods than still exist: their

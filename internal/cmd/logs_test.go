@@ -67,3 +67,18 @@ func TestLogsRefusesNegativeTailAndSince(t *testing.T) {
 		}
 	}
 }
+
+// -c naming a container that no pod of the Job has is an error, once, not a
+// warning per pod and exit 0.
+func TestLogsRefusesAContainerTheJobsPodsDoNotHave(t *testing.T) {
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}}
+	job.Spec.Template.Spec.Containers = []corev1.Container{{Name: "worker"}}
+	job.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "install-worker"}}
+	r := runKube(t, fake.NewClientset(job), "-n", "ns", "logs", "wq-x", "-c", "nope")
+	if r.err == nil || r.err.Error() != `-c nope: job "wq-x"'s pods have no such container; they have worker, install-worker` {
+		t.Fatalf("error %v\nstderr %s", r.err, r.errOut)
+	}
+	if r := runKube(t, fake.NewClientset(job), "-n", "ns", "logs", "wq-x", "-c", "install-worker"); r.err != nil {
+		t.Fatalf("an init container: %v", r.err)
+	}
+}

@@ -170,6 +170,10 @@ type streamer struct {
 	active   map[string]int
 	// ended is notified when a stream ends, for follow.
 	ended chan struct{}
+
+	// order, without follow, hands the logs to the sink target by target;
+	// guarded by mu.
+	order *order
 }
 
 func (s *streamer) result(err error) error {
@@ -187,11 +191,15 @@ func (s *streamer) result(err error) error {
 }
 
 // once lists the pods and reads each selected container's log to its end.
+// The logs are read at once, as many as MaxRequests allows, and handed to
+// the sink whole and in the order of the pods (see list) and of their
+// containers, the same from one run to the next.
 func (s *streamer) once(ctx context.Context, kube kubernetes.Interface) error {
 	pods, err := s.list(ctx, kube)
 	if err != nil {
 		return err
 	}
+	var targets []target
 	for i := range pods {
 		pod := &pods[i]
 		for _, c := range s.containers(pod) {
@@ -203,13 +211,42 @@ func (s *streamer) once(ctx context.Context, kube kubernetes.Interface) error {
 				s.gone(pod.Name, why)
 				continue
 			}
-			s.start(ctx, target{pod: pod.Name, container: c.name, first: true})
+			targets = append(targets, target{pod: pod.Name, container: c.name, first: true, index: len(targets)})
 		}
+	}
+	s.mu.Lock()
+	s.order = newOrder(len(targets), &s.mu)
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.order.wake.Broadcast()
+	})
+	defer stop()
+	// Streams take their slots in the order of the targets: the one whose
+	// lines go to the sink next always has one, so the others, which wait
+	// for it once they have buffered enough, cannot starve it.
+	for _, t := range targets {
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.sem }()
+			s.read(ctx, t)
+			s.mu.Lock()
+			s.order.finish(t.index, s.handOn)
+			s.mu.Unlock()
+		}()
 	}
 	return nil
 }
 
-// list returns the selected pods of every phase, sorted by name.
+// list returns the selected pods of every phase, in the order they
+// started, then by name (pods that have not started last).
 func (s *streamer) list(ctx context.Context, kube kubernetes.Interface) ([]corev1.Pod, error) {
 	list, err := kube.CoreV1().Pods(s.o.Namespace).List(ctx, metav1.ListOptions{LabelSelector: s.o.Selector})
 	if err != nil {
@@ -221,7 +258,18 @@ func (s *streamer) list(ctx context.Context, kube kubernetes.Interface) ([]corev
 			pods = append(pods, p)
 		}
 	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	sort.SliceStable(pods, func(i, j int) bool {
+		a, b := pods[i].Status.StartTime, pods[j].Status.StartTime
+		switch {
+		case a == nil || b == nil:
+			if (a == nil) != (b == nil) {
+				return b == nil
+			}
+		case !a.Equal(b):
+			return a.Before(b)
+		}
+		return pods[i].Name < pods[j].Name
+	})
 	return pods, nil
 }
 
@@ -233,6 +281,8 @@ type target struct {
 	// first is false for later instances of a restarted container, whose
 	// logs are read whole regardless of Tail and Since.
 	first bool
+	// index is the target's place in the output, without follow.
+	index int
 }
 
 // start reads t's log in a new goroutine once the semaphore admits it.
@@ -309,23 +359,38 @@ func (s *streamer) read(ctx context.Context, t target) {
 		if opts.Timestamps && !cont {
 			ts, b = splitTimestamp(b)
 		}
-		return s.emit(Line{Pod: t.pod, Container: t.container, Time: ts, Text: b})
+		return s.emit(ctx, t, Line{Pod: t.pod, Container: t.container, Time: ts, Text: b})
 	})
 	if err != nil && ctx.Err() == nil {
 		s.streamFailed(ctx, t, fmt.Errorf("log stream ended early: %w", err))
 	}
 }
 
-// emit hands one line to the sink; a sink error stops every stream.
-func (s *streamer) emit(l Line) error {
+// emit hands one line of t to the sink, or keeps it until t's turn (see
+// order); a sink error stops every stream.
+func (s *streamer) emit(ctx context.Context, t target, l Line) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.order != nil {
+		kept, err := s.order.keep(ctx, t.index, l, func() error { return s.sinkErr })
+		if kept || err != nil {
+			return err
+		}
+	}
+	return s.handOn(l)
+}
+
+// handOn gives l to the sink; s.mu is held.
+func (s *streamer) handOn(l Line) error {
 	if s.sinkErr != nil {
 		return s.sinkErr
 	}
 	if err := s.sink.Line(l); err != nil {
 		s.sinkErr = err
 		s.cancel(err)
+		if s.order != nil {
+			s.order.wake.Broadcast()
+		}
 		return err
 	}
 	return nil
