@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisclient"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/itemcmd"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisclient"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
@@ -66,6 +66,11 @@ On SIGTERM or SIGINT no new items are taken; COMMAND gets SIGTERM and
 --shutdown-grace to finish, then SIGKILL, and its item goes back to the
 queue at once. The leases of running items are renewed every --lease/3, so
 an item is reclaimed by another worker only once this one has died.
+
+While Redis fails, every call is retried for --redis-timeout, counted from
+the first failure, and no dial or read outlasts it. An address that does not
+resolve before Redis ever answered (in a cluster: no such Service, as in a
+namespace without 'kubectl workqueue init') is given 10s.
 
 Exit status:
   0      the queue is drained, or --max-items are done, even if this worker
@@ -307,8 +312,10 @@ func (c *config) redisFromEnv(set map[string]bool, env func(string) string) erro
 	// Each handler slot holds a connection, and lease renewal, reclaim and
 	// progress need theirs.
 	c.redis.PoolSize = max(10*runtime.GOMAXPROCS(0), c.concurrency+4)
-	// The worker retries failed calls itself, for --redis-timeout.
+	// The worker retries failed calls itself, for --redis-timeout, and no
+	// call may outlast that: its deadline bounds reads too, not only dials.
 	c.redis.DialTries = 1
+	ep.Options.ContextTimeoutEnabled = true
 	return nil
 }
 

@@ -168,8 +168,12 @@ func summarize(s worker.Summary) string {
 // connect reaches Redis, retrying for --redis-timeout while it cannot be
 // reached, as the worker does once it runs: a pod may start before Redis is
 // ready.
+// unresolvedTimeout is worker.UnresolvedTimeout; a variable for the tests.
+var unresolvedTimeout = worker.UnresolvedTimeout
+
 func connect(ctx context.Context, c *config) (*redisclient.Client, error) {
-	deadline := time.Now().Add(c.redisTimeout)
+	begin, limit := time.Now(), c.redisTimeout
+	deadline := begin.Add(limit)
 	backoff := 50 * time.Millisecond
 	var cause error // the last failure that says more than "out of time"
 	for {
@@ -179,6 +183,11 @@ func connect(ctx context.Context, c *config) (*redisclient.Client, error) {
 		if err != nil && (cause == nil || !errors.Is(err, context.DeadlineExceeded)) {
 			cause = err
 		}
+		if worker.Unresolved(err) && unresolvedTimeout < limit {
+			// No such Service: no restart will bring it (see worker.UnresolvedTimeout).
+			limit = unresolvedTimeout
+			deadline = begin.Add(limit)
+		}
 		switch {
 		case err == nil:
 			return cl, nil
@@ -187,7 +196,7 @@ func connect(ctx context.Context, c *config) (*redisclient.Client, error) {
 		case !transient(err):
 			return nil, err
 		case time.Now().Add(backoff).After(deadline):
-			return nil, fmt.Errorf("%w: failing for %v: %w", worker.ErrRedisUnreachable, c.redisTimeout, cause)
+			return nil, fmt.Errorf("%w: failing for %v: %w", worker.ErrRedisUnreachable, limit, cause)
 		}
 		select {
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
 )
 
 var (
@@ -657,5 +659,29 @@ func TestWorkerRefusesBracesInsideAShellScript(t *testing.T) {
 	}
 	if st := stats(t, q); st.Pending != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A Redis address that does not resolve is a missing Service (no init in
+// the namespace), which no restart brings: the worker gives up after
+// unresolvedTimeout, not after --redis-timeout.
+func TestWorkerGivesUpSoonOnAnAddressThatDoesNotResolve(t *testing.T) {
+	defer func(old time.Duration) { unresolvedTimeout = old }(unresolvedTimeout)
+	unresolvedTimeout = 300 * time.Millisecond
+	var c config
+	env := map[string]string{"WORKQUEUE_QUEUE": "q", "WORKQUEUE_REDIS_ADDR": "redis:6379"}
+	if err := c.parse([]string{"--redis-timeout", "10m", "--", "true"}, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// What the cluster's DNS answers for a Service that does not exist,
+	// without asking any DNS server.
+	c.endpoint.Options.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "redis", IsNotFound: true}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := connect(ctx, &c)
+	if !errors.Is(err, worker.ErrRedisUnreachable) || !strings.Contains(err.Error(), "failing for 300ms") || !strings.Contains(err.Error(), "no such host") {
+		t.Fatalf("connect: %v", err)
 	}
 }

@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -112,5 +114,61 @@ func TestRunRidesOutARedisOutage(t *testing.T) {
 	}
 	if st := stats(t, queue.New(rdb, name)); st.Done != 20 || st.Pending+st.Processing != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// A Redis that accepts connections and never answers (packets dropped, as
+// with a Service without endpoints) ends the Run at RedisTimeout: no dial,
+// read or retry of one call runs past it.
+func TestRunHonoursRedisTimeoutWhenRedisNeverAnswers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	// Reads would wait 30 s each, four times a command, without the bound.
+	rdb := redis.NewClient(&redis.Options{Addr: l.Addr().String(), ReadTimeout: 30 * time.Second, ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	o, logs := opts(Options{RedisTimeout: 500 * time.Millisecond})
+	begin := time.Now()
+	_, err = Run(context.Background(), queue.New(rdb, "q"), func(context.Context, []byte) error { return nil }, o)
+	if !errors.Is(err, ErrRedisUnreachable) {
+		t.Fatalf("Run: %v\n%s", err, logs)
+	}
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Fatalf("gave up after %v with --redis-timeout 500ms", d)
+	}
+}
+
+// An address that does not resolve before Redis ever answered is a missing
+// Service, not a restart: Run gives up after UnresolvedTimeout, however
+// long RedisTimeout is.
+func TestUnresolvedIsADNSNotFound(t *testing.T) {
+	err := &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "redis", IsNotFound: true}}
+	if !Unresolved(fmt.Errorf("wrapped: %w", err)) {
+		t.Error("no such host is not Unresolved")
+	}
+	if Unresolved(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "server misbehaving", Name: "redis", IsTemporary: true}}) {
+		t.Error("a DNS server that fails is Unresolved")
 	}
 }

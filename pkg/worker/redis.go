@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -18,14 +19,35 @@ var errStopped = errors.New("stopped")
 // health tracks how long Redis has been failing, across all of a Run's calls.
 type health struct {
 	mu      sync.Mutex
-	failing time.Time // first failure of the current run of failures; zero when healthy
+	failing time.Time // start of the first failing call of the current run of failures; zero when healthy
+	reached bool      // Redis has answered since the Run began
+	// cause is the last failure that says more than that a call ran out of
+	// time: "connection refused" rather than the deadline that cut its
+	// retries short.
+	cause error
+}
+
+// UnresolvedTimeout bounds the wait for a Redis whose address does not
+// resolve and that has not answered yet: in a cluster, a Service's name
+// resolves as long as the Service exists, whatever its pods do, so this is a
+// missing Service (no 'kubectl workqueue init' in the namespace), not a
+// restart. Run applies it (with RedisTimeout, if shorter); so should a
+// caller that connects before it.
+const UnresolvedTimeout = 10 * time.Second
+
+// Unresolved says whether err is an address that does not resolve.
+func Unresolved(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr) && dnsErr.IsNotFound
 }
 
 // call runs op until it succeeds. Connection errors and timeouts are retried
-// with backoff until Redis has failed for RedisTimeout in a row; then, or at
-// once for errors that retrying cannot mend (a key of the wrong type, a
-// rejected password), the Run fails. The error is then returned to every
-// call, which give up at once.
+// with backoff until Redis has failed for RedisTimeout in a row, counted from
+// the start of the first failing call, and no call outlasts that: a dial or a
+// read that hangs (a Service without endpoints drops the packets) is cut off
+// with it. Then, or at once for errors that retrying cannot mend (a key of
+// the wrong type, a rejected password), the Run fails. The error is then
+// returned to every call, which give up at once.
 func (r *runner) call(op func(ctx context.Context) error) error {
 	backoff := 50 * time.Millisecond
 	for {
@@ -34,7 +56,10 @@ func (r *runner) call(op func(ctx context.Context) error) error {
 			return r.fatalErr()
 		default:
 		}
-		err := op(r.bg)
+		began := time.Now()
+		ctx, cancel := context.WithDeadline(r.bg, r.deadline(began))
+		err := op(ctx)
+		cancel()
 		if err == nil {
 			r.recovered()
 			return nil
@@ -45,8 +70,9 @@ func (r *runner) call(op func(ctx context.Context) error) error {
 		if !retryable(err) {
 			return r.setFatal(err)
 		}
-		if since := r.failed(err); time.Since(since) >= r.o.RedisTimeout {
-			return r.setFatal(fmt.Errorf("%w: failing for %v: %w", ErrRedisUnreachable, r.o.RedisTimeout, err))
+		since, limit, cause := r.failed(err, began)
+		if time.Since(since) >= limit {
+			return r.setFatal(fmt.Errorf("%w: failing for %v: %w", ErrRedisUnreachable, limit, cause))
 		}
 		t := time.NewTimer(backoff)
 		select {
@@ -58,19 +84,42 @@ func (r *runner) call(op func(ctx context.Context) error) error {
 	}
 }
 
-func (r *runner) failed(err error) time.Time {
+// deadline is when a call that began at began must end: RedisTimeout after
+// the start of the current run of failures, or after began.
+func (r *runner) deadline(began time.Time) time.Time {
 	r.health.mu.Lock()
 	defer r.health.mu.Unlock()
-	if r.health.failing.IsZero() {
-		r.health.failing = time.Now()
-		r.log.Warn("redis failed; retrying for up to "+r.o.RedisTimeout.String(), "queue", r.q.Name(), "error", err.Error())
+	start := r.health.failing
+	if start.IsZero() {
+		start = began
 	}
-	return r.health.failing
+	return start.Add(r.o.RedisTimeout)
+}
+
+// failed records that a call that began at began failed with err, and
+// returns when Redis started failing, how long it may go on, and the failure
+// to report if it goes on longer.
+func (r *runner) failed(err error, began time.Time) (since time.Time, limit time.Duration, cause error) {
+	r.health.mu.Lock()
+	defer r.health.mu.Unlock()
+	if r.health.cause == nil || !errors.Is(err, context.DeadlineExceeded) {
+		r.health.cause = err
+	}
+	limit = r.o.RedisTimeout
+	if !r.health.reached && Unresolved(err) {
+		limit = min(limit, UnresolvedTimeout)
+	}
+	if r.health.failing.IsZero() {
+		r.health.failing = began
+		r.log.Warn("redis failed; retrying for up to "+limit.String(), "queue", r.q.Name(), "error", err.Error())
+	}
+	return r.health.failing, limit, r.health.cause
 }
 
 func (r *runner) recovered() {
 	r.health.mu.Lock()
 	defer r.health.mu.Unlock()
+	r.health.reached, r.health.cause = true, nil
 	if !r.health.failing.IsZero() {
 		r.log.Info("redis answers again after "+time.Since(r.health.failing).Round(time.Millisecond).String(), "queue", r.q.Name())
 		r.health.failing = time.Time{}

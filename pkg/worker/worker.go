@@ -63,7 +63,13 @@ type Options struct {
 	// items while it waits for other workers to finish. Default 1s.
 	PollInterval time.Duration
 	// RedisTimeout is how long Redis may keep failing (connection errors,
-	// timeouts) before Run gives up with ErrRedisUnreachable. Default 30s.
+	// timeouts) before Run gives up with ErrRedisUnreachable, counted from
+	// the start of the first call that failed. No call outlasts it: Run's
+	// calls carry it as their context's deadline, which bounds dialling, and
+	// reads too with a client whose ContextTimeoutEnabled is set (otherwise
+	// a read may overrun it by the client's ReadTimeout). An address that
+	// does not resolve before Redis first answered ends the Run after
+	// UnresolvedTimeout, if that is shorter. Default 30s.
 	RedisTimeout time.Duration
 	// Log receives the worker's messages: failed items, lost leases, Redis
 	// trouble, shutdown. Default slog.Default().
@@ -170,10 +176,13 @@ func Run(ctx context.Context, q *queue.Queue, h Handler, o Options) (Summary, er
 	slots.Wait()
 	close(finished)
 	aux.Wait()
-	// A worker that has stopped is no longer one of the queue's workers.
-	leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	_ = q.Leave(leaveCtx)
-	cancel()
+	// A worker that has stopped is no longer one of the queue's workers
+	// (unless Redis cannot be told: the bound on that is already spent).
+	if !errors.Is(r.fatalErr(), ErrRedisUnreachable) {
+		leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = q.Leave(leaveCtx)
+		cancel()
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()

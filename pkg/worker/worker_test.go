@@ -403,7 +403,10 @@ func TestRunGivesUpWhenRedisIsUnreachable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	// One dial per try, as workqueue-worker's client: go-redis' own dial
+	// retries would outlast the bound, which cuts them short and leaves
+	// only the deadline to report.
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
 	defer rdb.Close()
 
 	o, logs := opts(Options{RedisTimeout: 300 * time.Millisecond})
