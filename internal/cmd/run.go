@@ -385,6 +385,26 @@ func loopbackURL(rawURL string) bool {
 
 // checkRedisSecrets makes sure the Secrets that the workers will read
 // exist, so that a typo fails here rather than as pods that cannot start.
+// checkRedisService refuses to start workers that would find no Redis: the
+// Service they reach it through does not exist (no 'init' in the namespace),
+// and they would crash-loop. For run --allow-empty, which reads no queue:
+// otherwise the port-forward to the Service would have failed already. A
+// name with a dot may be another namespace's, workers given a URL need none,
+// and a CLI given --redis-url may not be reaching that Service at all;
+// anything but "not found" is left to the workers.
+func (o *RunOptions) checkRedisService(ctx context.Context) error {
+	svc := o.f.redis.service
+	if o.f.redis.urlSecret != "" || o.f.redis.url != "" || strings.Contains(svc, ".") {
+		return nil
+	}
+	_, err := o.kube.CoreV1().Services(o.namespace).Get(ctx, svc, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("service %q not found in namespace %q, and the workers reach Redis through it: create it with 'kubectl workqueue init -n %s', or name yours with --redis-service",
+			svc, o.namespace, o.namespace)
+	}
+	return nil
+}
+
 func (o *RunOptions) checkRedisSecrets(ctx context.Context) error {
 	r := &o.f.redis
 	check := func(flag, name, key string) error {
@@ -458,7 +478,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 
 	pending := int64(-1)
-	if !o.AllowEmpty || o.PerItem || o.workload.Parallelism.auto {
+	if o.AllowEmpty && !o.PerItem && !o.workload.Parallelism.auto {
+		if err := o.checkRedisService(ctx); err != nil {
+			return err
+		}
+	} else {
 		st, err := o.queueStats(ctx)
 		if err != nil {
 			return err

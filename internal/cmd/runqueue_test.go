@@ -7,6 +7,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
@@ -113,4 +114,23 @@ func TestRunRefusesBracesInsideAShellScript(t *testing.T) {
 		t.Fatalf("error %v", r.err)
 	}
 	clientDryRun(t, "run", "q", "--image", "busybox:1.36", "--dry-run=client", "-o", "yaml", "--", "sh", "-c", `echo processing "$1"`, "sh", "{}")
+}
+
+// run --allow-empty reads no queue; in a namespace without init its workers
+// would crash-loop for minutes, so run looks for their Service first.
+func TestRunAllowEmptyRefusesANamespaceWithoutTheRedisService(t *testing.T) {
+	noCluster(t)
+	args := []string{"-n", "ns", "run", "q", "--image", "x:v1", "--allow-empty", "--wait=false", "--", "true"}
+	kube := fake.NewClientset()
+	r := runKube(t, kube, args...)
+	if r.err == nil || !strings.Contains(r.err.Error(), `service "redis" not found in namespace "ns", and the workers reach Redis through it: create it with 'kubectl workqueue init -n ns'`) {
+		t.Fatalf("error %v", r.err)
+	}
+	if jobs, _ := kube.BatchV1().Jobs("ns").List(context.Background(), metav1.ListOptions{}); len(jobs.Items) != 0 {
+		t.Fatal("a Job was created")
+	}
+	kube = fake.NewClientset(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "redis", Namespace: "ns"}})
+	if r := runKube(t, kube, args...); r.err != nil {
+		t.Fatalf("with the Service: %v\n%s", r.err, r.errOut)
+	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -313,6 +314,10 @@ func (o *WaitOptions) stuck(ctx context.Context, s *jobwatch.Stuck) error {
 		// is no pod to describe; the Job's events say why.
 		msg, closer = "the job controller: "+s.Reason, fmt.Sprintf("kubectl describe job %s -n %s", o.Job, o.namespace)
 	default:
+		if s.Kind == podstatus.CrashLoop {
+			// Why it crashed is usually in the last lines it wrote.
+			o.printCrashedLogs(ctx, s.Pod, s.Container)
+		}
 		msg, closer = "pod "+s.Pod+": "+s.Reason, lookCloser(o.namespace, s.Pod, podstatus.Problem{Kind: s.Kind, Container: s.Container})
 	}
 	if s.Message != "" {
@@ -383,6 +388,18 @@ func (o *WaitOptions) printFailedPodLogs(ctx context.Context) {
 	fmt.Fprintf(o.ErrOut, "Last log lines of the failed pods:\n")
 	sink := podFilter{only: failed, Sink: podlogs.NewPrefixPrinter(o.ErrOut, o.ErrOut, false, false)}
 	_ = podlogs.Stream(ctx, o.kube, podlogs.Options{Namespace: o.namespace, Selector: "job-name=" + o.Job, Tail: 10}, sink)
+}
+
+// printCrashedLogs shows the last lines of the instance of a crash-looping
+// container that crashed last.
+func (o *WaitOptions) printCrashedLogs(ctx context.Context, pod, container string) {
+	var lines bytes.Buffer
+	sink := podFilter{only: map[string]bool{pod: true}, Sink: podlogs.NewPrefixPrinter(&lines, io.Discard, false, false)}
+	_ = podlogs.Stream(ctx, o.kube, podlogs.Options{Namespace: o.namespace, Selector: "job-name=" + o.Job,
+		Container: container, Previous: true, Tail: 10}, sink)
+	if lines.Len() > 0 {
+		fmt.Fprintf(o.ErrOut, "Last log lines of pod %s before it crashed:\n%s", pod, lines.String())
+	}
 }
 
 func restartedAfterFailure(p *corev1.Pod) bool {

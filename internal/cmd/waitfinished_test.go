@@ -49,3 +49,30 @@ func TestWaitOnALongFinishedJobReportsItsRunTimeAndItems(t *testing.T) {
 		t.Fatalf("stdout %q", r.out)
 	}
 }
+
+// A crash-looping pod's report carries the last lines the crashed
+// container wrote, which usually say why ("cannot reach Redis at ...").
+func TestWaitShowsTheLastLinesOfACrashLoopingContainer(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "wq-x-abcde", Namespace: "ns", Labels: map[string]string{"job-name": "wq-x"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "worker"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "worker", RestartCount: 2,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}},
+		}}},
+	}
+	kube := fake.NewClientset(&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns"}, Status: batchv1.JobStatus{Active: 1}}, pod)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := newFactory()
+	f.kube = kube
+	r := runWith(t, ctx, f, "", "-n", "ns", "wait", "wq-x", "--quiet", "--stuck-grace", "1ms")
+	if r.err == nil || !strings.Contains(r.err.Error(), "CrashLoopBackOff") {
+		t.Fatalf("error %v", r.err)
+	}
+	// The fake clientset serves "fake logs" as every container's log.
+	if !strings.Contains(r.errOut, "Last log lines of pod wq-x-abcde before it crashed:\n") || !strings.Contains(r.errOut, "fake logs") {
+		t.Fatalf("stderr %q", r.errOut)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -248,14 +249,18 @@ type watcher struct {
 	sentProgress *Progress
 	timer        clock.Timer
 	// failingSince is when the Job was first seen backing off from pods
-	// that keep failing; zero when it is not.
+	// that keep failing, with failedThen pods failed; zero when it is not.
 	failingSince    time.Time
+	failedThen      int32
 	failingReported bool
 }
 
 type podState struct {
 	firstSeen map[string]time.Time
 	reported  map[string]bool
+	// restarts holds a crash-looping container's restart count when its
+	// crash loop was first seen, by problem key.
+	restarts map[string]int32
 }
 
 func (w *watcher) applyJob(c listwatch.Change[*batchv1.Job]) error {
@@ -376,17 +381,22 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 	for _, pod := range pods {
 		st := w.states[listwatch.Key(pod)]
 		if st == nil {
-			st = &podState{firstSeen: map[string]time.Time{}, reported: map[string]bool{}}
+			st = &podState{firstSeen: map[string]time.Time{}, reported: map[string]bool{}, restarts: map[string]int32{}}
 			w.states[listwatch.Key(pod)] = st
 		}
+		present := map[string]bool{}
 		for _, p := range podstatus.Problems(pod) {
 			key := p.Container + "/" + p.Kind.String()
+			present[key] = true
 			if st.reported[key] {
 				continue
 			}
 			seen, ok := st.firstSeen[key]
 			if !ok {
 				seen = now
+				if p.Kind == podstatus.CrashLoop {
+					st.restarts[key] = restartCount(pod, p.Container)
+				}
 			}
 			due, ok := p.Due(seen, w.o.StuckGrace)
 			if !ok {
@@ -405,25 +415,96 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 				return false, err
 			}
 		}
+		stuck, due := w.stillCrashing(now, pod, st, present)
+		if stuck != nil {
+			if err := w.send(ctx, Event{Stuck: stuck}); err != nil {
+				return false, err
+			}
+		}
+		if !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
 	}
 	w.arm(now, next)
 	return false, nil
+}
+
+// stillCrashing reports a container whose crash loop began at least a
+// grace ago and that has crashed again since, though it is running (or
+// starting) again at this moment: the grace counts from the first crash,
+// not from the last restart, or a container that crashes every 30 s would
+// never be reported. It returns when to look again otherwise.
+func (w *watcher) stillCrashing(now time.Time, pod *corev1.Pod, st *podState, present map[string]bool) (*Stuck, time.Time) {
+	for key, seen := range st.firstSeen {
+		container, kind, _ := strings.Cut(key, "/")
+		if kind != podstatus.CrashLoop.String() || st.reported[key] || present[key] {
+			continue
+		}
+		if due := seen.Add(w.o.StuckGrace); now.Before(due) {
+			return nil, due
+		}
+		for _, cs := range podstatus.ContainerStatuses(pod) {
+			if cs.Name == container && cs.RestartCount > st.restarts[key] {
+				st.reported[key] = true
+				return &Stuck{Pod: pod.Name, Container: container, Reason: "CrashLoopBackOff", Message: podstatus.CrashMessage(cs), Kind: podstatus.CrashLoop}, time.Time{}
+			}
+		}
+	}
+	return nil, time.Time{}
+}
+
+// runningFor says whether a pod of the Job has had all its containers
+// running for at least d.
+func (w *watcher) runningFor(now time.Time, d time.Duration) bool {
+	for _, pod := range w.pods {
+		if pod.Status.Phase != corev1.PodRunning || len(pod.Status.ContainerStatuses) == 0 {
+			continue
+		}
+		steady := true
+		for _, cs := range pod.Status.ContainerStatuses {
+			if r := cs.State.Running; r == nil || now.Sub(r.StartedAt.Time) < d {
+				steady = false
+			}
+		}
+		if steady {
+			return true
+		}
+	}
+	return false
+}
+
+// restartCount is how often container of pod has restarted.
+func restartCount(pod *corev1.Pod, container string) int32 {
+	for _, cs := range podstatus.ContainerStatuses(pod) {
+		if cs.Name == container {
+			return cs.RestartCount
+		}
+	}
+	return 0
 }
 
 // podsFailing reports a Job backing off from pods that keep failing (see
 // Stuck), or returns when to look again.
 func (w *watcher) podsFailing(now time.Time) (*Stuck, time.Time) {
 	j, st := w.job, w.job.Status
+	// A pod the Job made anew after the last failure does not reset the
+	// clock, or pods that fail 30 s in would never be reported; one that
+	// has run for a grace without failing does.
 	if w.failingReported || j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever ||
-		st.Failed < 2 || st.Succeeded > 0 || st.Active > 0 || ptr.Deref(j.Spec.Parallelism, 1) == 0 {
+		st.Failed < 2 || st.Succeeded > 0 || w.runningFor(now, w.o.StuckGrace) || ptr.Deref(j.Spec.Parallelism, 1) == 0 {
 		w.failingSince = time.Time{}
 		return nil, time.Time{}
 	}
 	if w.failingSince.IsZero() {
-		w.failingSince = now
+		w.failingSince, w.failedThen = now, st.Failed
 	}
 	if due := w.failingSince.Add(w.o.StuckGrace); now.Before(due) {
 		return nil, due
+	}
+	if st.Active > 0 && st.Failed == w.failedThen {
+		// None failed during the grace, and a pod runs: it may be the one
+		// that works. Its failure, or a grace of running, will tell.
+		return nil, time.Time{}
 	}
 	w.failingReported = true
 	stuck := &Stuck{Reason: ReasonPodsFailing, Kind: podstatus.CrashLoop,

@@ -492,8 +492,8 @@ func TestWatchReportsPodsThatKeepFailing(t *testing.T) {
 	waitForTimer(t, fc)
 	fc.Step(20 * time.Second)
 
-	// The Job starts another pod: not stuck, and the grace starts again
-	// when it, too, has failed.
+	// The Job starts another pod, which fails too: the grace runs on from
+	// the second failure (new pods that fail 30 s in must not reset it).
 	update := func(st batchv1.JobStatus) {
 		j := job.DeepCopy()
 		j.Status = st
@@ -503,15 +503,77 @@ func TestWatchReportsPodsThatKeepFailing(t *testing.T) {
 	}
 	update(batchv1.JobStatus{Failed: 2, Active: 1})
 	w.wantProgress(Progress{Failed: 2, Active: 1, Parallelism: 1})
-	update(batchv1.JobStatus{Failed: 3})
-	w.wantProgress(Progress{Failed: 3, Parallelism: 1})
-	waitForTimer(t, fc)
-	fc.Step(20 * time.Second)
+	update(batchv1.JobStatus{Failed: 3, Active: 1})
+	w.wantProgress(Progress{Failed: 3, Active: 1, Parallelism: 1})
 	w.wantNoStuckYet()
+	waitForTimer(t, fc)
 	fc.Step(10 * time.Second)
 	got := w.nextStuck()
 	if got.Reason != ReasonPodsFailing || got.Pod != "wq-job-b" || got.Container != "worker" ||
 		got.Message != "3 pods failed and none succeeded; the Job waits longer before each new one; the last exited with code 2 (Error)" {
+		t.Fatalf("got %+v", *got)
+	}
+}
+
+// A pod that runs through the grace after two failed ones, with no failure
+// since, is not a Job whose pods keep failing.
+func TestWatchSparesAJobWhosePodRunsAfterTwoFailures(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	job := testJob(batchv1.JobStatus{Failed: 2, Active: 1})
+	job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+	fresh := testPod("wq-job-c", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodRunning
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "worker",
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(fc.Now())}}}}
+	})
+	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job, fresh)
+	w.wantProgress(Progress{Failed: 2, Active: 1, Parallelism: 1})
+	waitForTimer(t, fc)
+	fc.Step(31 * time.Second)
+	w.wantNoStuckYet()
+}
+
+// A container that crashes every 30 s is running again most of the time:
+// its crash loop counts from the first crash seen, and is reported once the
+// grace has passed and it has crashed again.
+func TestWatchReportsACrashLoopThatIsRunningAgain(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	status := func(restarts int32, waiting bool) []corev1.ContainerStatus {
+		cs := corev1.ContainerStatus{Name: "worker", RestartCount: restarts,
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 1, Reason: "Error", Message: "cannot reach redis"}}}
+		if waiting {
+			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}
+		} else {
+			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(fc.Now())}
+		}
+		return []corev1.ContainerStatus{cs}
+	}
+	pod := testPod("wq-job-a", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodRunning
+		p.Status.ContainerStatuses = status(1, true)
+	})
+	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, testJob(batchv1.JobStatus{Active: 1}), pod)
+	w.wantProgress(Progress{Active: 1, Parallelism: 1})
+	waitForTimer(t, fc)
+	setStatus := func(restarts int32, waiting bool) {
+		p := pod.DeepCopy()
+		p.Status.ContainerStatuses = status(restarts, waiting)
+		if _, err := w.kube.CoreV1().Pods(ns).UpdateStatus(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fc.Step(10 * time.Second)
+	setStatus(1, false) // restarted, running
+	fc.Step(15 * time.Second)
+	setStatus(2, true) // crashed again, backing off
+	fc.Step(3 * time.Second)
+	setStatus(2, false) // running again when the grace ends
+	w.wantNoStuckYet()
+	waitForTimer(t, fc)
+	fc.Step(2 * time.Second)
+	got := w.nextStuck()
+	if got.Pod != "wq-job-a" || got.Kind != podstatus.CrashLoop || got.Message != "restarted 2 times, last exit code 1 (Error): cannot reach redis" {
 		t.Fatalf("got %+v", *got)
 	}
 }

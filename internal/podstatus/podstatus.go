@@ -177,7 +177,7 @@ func Problems(pod *corev1.Pod) []Problem {
 		}
 		p := Problem{Kind: ClassifyWaiting(w.Reason, w.Message), Container: st.Name, Reason: w.Reason, Message: w.Message}
 		if p.Kind == CrashLoop {
-			p.Message = crashMessage(st)
+			p.Message = CrashMessage(st)
 		}
 		if p.Reason == "" {
 			p.Reason = "Waiting"
@@ -217,8 +217,9 @@ func ended(pod *corev1.Pod) Problem {
 	return p
 }
 
-// crashMessage says how a crash-looping container last ended.
-func crashMessage(st corev1.ContainerStatus) string {
+// CrashMessage says how a crash-looping container last ended, e.g.
+// "restarted 2 times, last exit code 1 (Error)".
+func CrashMessage(st corev1.ContainerStatus) string {
 	msg := fmt.Sprintf("restarted %d times", st.RestartCount)
 	if t := st.LastTerminationState.Terminated; t != nil {
 		msg += fmt.Sprintf(", last exit code %d", t.ExitCode)
