@@ -30,9 +30,13 @@ func HashTagged(name string) bool {
 }
 
 // Check reports what keeps the queue from working in its Redis before
-// anything is written: in a Redis Cluster, a name without a hash tag
-// (ErrNoHashTag, with the fix). It makes no round trip.
+// anything is written: a name that ValidateName refuses, or in a Redis
+// Cluster a name without a hash tag (ErrNoHashTag, with the fix). It makes
+// no round trip.
 func (q *Queue) Check() error {
+	if err := ValidateName(q.name); err != nil {
+		return err
+	}
 	if _, cluster := q.rdb.(*redis.ClusterClient); cluster && !HashTagged(q.name) {
 		return q.noHashTag()
 	}

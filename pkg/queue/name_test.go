@@ -76,3 +76,11 @@ func TestEveryKeyOfAQueueIsRefusedAsAQueueName(t *testing.T) {
 		}
 	}
 }
+
+// Check, which commands and workers call before anything is written,
+// refuses such names too.
+func TestCheckRefusesANameThatIsAnotherQueuesKey(t *testing.T) {
+	if err := New(testClient(t), "q3:processing").Check(); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("Check = %v", err)
+	}
+}
