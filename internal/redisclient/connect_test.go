@@ -207,21 +207,27 @@ func TestTLSConfigErrorsNameTheFlag(t *testing.T) {
 	}
 }
 
+// Any node's URL leads to the whole cluster, for the default user and for
+// an ACL user who may not run INFO (@dangerous).
 func TestConnectDetectsACluster(t *testing.T) {
-	c := redistest.StartCluster(t, 3)
-	for _, addr := range c.Addrs {
-		cl, err := connect(t, Config{URL: "redis://" + addr})
+	c := redistest.StartCluster(t, 3, "--user", "app", "on", ">pw", "~*", "&*", "+@all", "-info")
+	for i, addr := range c.Addrs {
+		url := "redis://" + addr
+		if i == 1 {
+			url = "redis://app:pw@" + addr
+		}
+		cl, err := connect(t, Config{URL: url})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cl.Mode != Cluster {
-			t.Fatalf("Mode = %s via %s, want %s", cl.Mode, addr, Cluster)
+			t.Fatalf("Mode = %s via %s, want %s", cl.Mode, url, Cluster)
 		}
 		// Keys of every node, through any node: no MOVED.
 		ctx := context.Background()
 		for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
 			if err := cl.Redis.Set(ctx, k, addr, 0).Err(); err != nil {
-				t.Fatalf("SET %s via %s: %v", k, addr, err)
+				t.Fatalf("SET %s via %s: %v", k, url, err)
 			}
 		}
 	}
@@ -230,16 +236,9 @@ func TestConnectDetectsACluster(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-}
-
-func TestConnectDetectsAClusterForAUserWithoutINFO(t *testing.T) {
-	c := redistest.StartCluster(t, 3, "--user", "app", "on", ">pw", "~*", "&*", "+@all", "-info")
-	cl, err := connect(t, Config{URL: "redis://app:pw@" + c.Addrs[1]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cl.Mode != Cluster {
-		t.Fatalf("Mode = %s, want %s", cl.Mode, Cluster)
+	_, err = connect(t, Config{URL: "redis://" + c.Addrs[0], SingleNode: true})
+	if err == nil || !strings.Contains(err.Error(), "is a Redis Cluster node, whose other nodes a port-forward does not reach") {
+		t.Fatalf("a cluster node behind a port-forward: %v", err)
 	}
 }
 
