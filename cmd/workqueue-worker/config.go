@@ -35,6 +35,8 @@ const (
 	envMaxItems    = workerenv.MaxItems
 	envPod         = workerenv.Pod
 	envItemTimeout = workerenv.ItemTimeout
+	envTimeout     = workerenv.RedisTimeout
+	envWaitForSeed = workerenv.WaitForSeed
 )
 
 const usage = `usage: workqueue-worker [flags] -- COMMAND [ARGS...]
@@ -67,10 +69,16 @@ On SIGTERM or SIGINT no new items are taken; COMMAND gets SIGTERM and
 queue at once. The leases of running items are renewed every --lease/3, so
 an item is reclaimed by another worker only once this one has died.
 
-While Redis fails, every call is retried for --redis-timeout, counted from
-the first failure, and no dial or read outlasts it. An address that does not
-resolve before Redis ever answered (in a cluster: no such Service, as in a
-namespace without 'kubectl workqueue init') is given 10s.
+While Redis cannot be reached (restarted, its pod rescheduled) every call
+is retried for --redis-timeout, counted from the first failure, and no dial
+or read outlasts it. An address that does not resolve before Redis ever
+answered (in a cluster: no such Service, as in a namespace without 'kubectl
+workqueue init') is given 10s. A Redis that comes back with its data is the
+same queue, and the work goes on. One that comes back without it has lost
+the queue: the worker notices within a second (the queue's identity, set
+when it was first seeded, is gone), takes no more items and exits 4. A
+queue that was never seeded is not "drained" either: the worker exits 4 at
+once, or with --wait-for-seed waits for its first items.
 
 Exit status:
   0      the queue is drained, or --max-items are done, even if this worker
@@ -83,6 +91,9 @@ Exit status:
   1      Redis stayed unreachable for --redis-timeout, or rejected us
   2      bad flags, or a queue that cannot work there (on a Redis Cluster,
          a name without a hash tag)
+  4      the queue is not in Redis: it vanished while this worker ran (Redis
+         restarted without its data, or the queue was deleted), or it was
+         never seeded (unless --wait-for-seed)
   128+N  stopped by signal N before the queue was drained
 
 Redis is one server, any node of a Redis Cluster (found out by asking it),
@@ -101,7 +112,8 @@ and flags override it:
   WORKQUEUE_REDIS_CERT, WORKQUEUE_REDIS_KEY, WORKQUEUE_REDIS_TLS_DIR,
   WORKQUEUE_REDIS_INSECURE_SKIP_TLS_VERIFY=true, WORKQUEUE_LEASE (a duration
   such as 60s), WORKQUEUE_MAX_ATTEMPTS, WORKQUEUE_MAX_ITEMS,
-  WORKQUEUE_ITEM_TIMEOUT (a duration), WORKQUEUE_POD (this worker's name).
+  WORKQUEUE_ITEM_TIMEOUT (a duration), WORKQUEUE_POD (this worker's name),
+  WORKQUEUE_REDIS_TIMEOUT (a duration), WORKQUEUE_WAIT_FOR_SEED (true or false).
 
 --install DIR copies this binary to DIR/workqueue-worker (for an init
 container that puts it into a volume shared with the user's image).
@@ -136,6 +148,7 @@ type config struct {
 	itemTimeout   time.Duration
 	failedExit    int
 	worker        string
+	waitForSeed   bool
 	install       string
 	version       bool
 	command       []string
@@ -163,7 +176,8 @@ func (c *config) parse(args []string, lookupEnv func(string) (string, bool), std
 	fs.IntVar(&c.prefetch, "prefetch", 0, "items leased per round trip to Redis, for each of --concurrency (0: adapt to how long items take)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 25*time.Second, "after SIGTERM, how long COMMAND may finish its item before it is killed (keep under the pod's terminationGracePeriodSeconds)")
 	fs.DurationVar(&c.reclaimGrace, "reclaim-grace", 10*time.Second, "how long an item must be seen without a lease or a live worker before it is reclaimed")
-	fs.DurationVar(&c.redisTimeout, "redis-timeout", 30*time.Second, "how long Redis may stay unreachable before the worker gives up")
+	fs.DurationVar(&c.redisTimeout, "redis-timeout", 0, "how long Redis may stay unreachable (restarting, rescheduled) before the worker gives up (default $"+envTimeout+", else "+worker.DefaultRedisTimeout.String()+")")
+	fs.BoolVar(&c.waitForSeed, "wait-for-seed", false, "wait for a queue that was never seeded to get its first items, rather than exit 4 (default $"+envWaitForSeed+")")
 	fs.DurationVar(&c.itemTimeout, "item-timeout", 0, "fail an item's attempt when COMMAND runs longer than this on it: SIGTERM, then SIGKILL after --shutdown-grace (default $"+envItemTimeout+", else no limit)")
 	fs.IntVar(&c.failedExit, "failed-exit-code", 0, "exit status when the queue is drained but this worker moved items to the dead-letter list (0: like success; the queue keeps the failed items)")
 	fs.StringVar(&c.worker, "name", "", "this worker's name, recorded with the items it holds and fails (default $"+envPod+", else the host name)")
@@ -204,15 +218,32 @@ func (c *config) fromEnv(set map[string]bool, lookupEnv func(string) (string, bo
 			c.itemTimeout = d
 		}
 	}
-	if !set["lease"] {
-		c.lease = queue.DefaultLease
-		if v := env(envLease); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return fmt.Errorf("invalid %s %q: want a duration such as 60s", envLease, v)
-			}
-			c.lease = d
+	for _, d := range []struct {
+		flag, env, example string
+		dst                *time.Duration
+		def                time.Duration
+	}{
+		{"lease", envLease, "60s", &c.lease, queue.DefaultLease},
+		{"redis-timeout", envTimeout, "5m", &c.redisTimeout, worker.DefaultRedisTimeout},
+	} {
+		if set[d.flag] {
+			continue
 		}
+		*d.dst = d.def
+		if v := env(d.env); v != "" {
+			dur, err := time.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return fmt.Errorf("invalid %s %q: want a duration such as %s", d.env, v, d.example)
+			}
+			*d.dst = dur
+		}
+	}
+	if v := env(envWaitForSeed); v != "" && !set["wait-for-seed"] {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("invalid %s %q: want true or false", envWaitForSeed, v)
+		}
+		c.waitForSeed = b
 	}
 	for _, n := range []struct {
 		flag, env string
@@ -344,6 +375,8 @@ func (c *config) validate() error {
 		return errors.New("--item-timeout must not be negative (0: no limit)")
 	case c.failedExit < 0 || c.failedExit > 125:
 		return errors.New("--failed-exit-code must be between 0 and 125")
+	case c.failedExit == exitError || c.failedExit == exitUsage || c.failedExit == exitQueueLost:
+		return fmt.Errorf("--failed-exit-code %d: that status means something else (see --help); pick another", c.failedExit)
 	}
 	if err := queue.ValidateName(c.queue); err != nil {
 		return err

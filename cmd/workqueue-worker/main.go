@@ -38,6 +38,10 @@ const (
 	exitOK    = 0
 	exitError = 1 // Redis failed for good
 	exitUsage = 2 // bad flags or configuration
+	// exitQueueLost: the queue is not in Redis: it vanished while the worker
+	// ran (Redis restarted without its data), or was never seeded. The same
+	// number as kubectl-workqueue's exit status for lost items.
+	exitQueueLost = 4
 )
 
 func main() {
@@ -124,6 +128,7 @@ func work(c *config, stdout, stderr *os.File) int {
 		ReclaimGrace:  c.reclaimGrace,
 		ShutdownGrace: c.shutdownGrace,
 		RedisTimeout:  c.redisTimeout,
+		WaitForSeed:   c.waitForSeed,
 		Log:           log,
 	})
 	cancel()
@@ -141,6 +146,10 @@ func work(c *config, stdout, stderr *os.File) int {
 	case err == nil:
 		fmt.Fprintf(out.stderr, "%s: stopping after %s (--max-items): %s\n", name, plural.Count(c.maxItems, "item"), counts)
 		return done
+	case errors.Is(err, worker.ErrQueueLost) || errors.Is(err, worker.ErrNeverSeeded):
+		// The error names the queue and what became of it, in one line.
+		fmt.Fprintf(out.stderr, "%s: %v (%s)\n", name, err, counts)
+		return exitQueueLost
 	case got != nil && errors.Is(err, context.Canceled):
 		sig := got.(syscall.Signal)
 		fmt.Fprintf(out.stderr, "%s: stopped by %s before queue %s was drained: %s\n", name, signalName(sig), c.queue, counts)

@@ -477,6 +477,8 @@ func TestWorkerConfigErrors(t *testing.T) {
 		{[]string{"WORKQUEUE_QUEUE=q"}, []string{"--", "true"}, "workqueue-worker: no Redis: set --redis-url, WORKQUEUE_REDIS_URL, or WORKQUEUE_REDIS_ADDR (host:port)\n"},
 		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, nil, "workqueue-worker: no command: workqueue-worker [flags] -- COMMAND [ARGS...]\n"},
 		{[]string{"WORKQUEUE_LEASE=soon"}, []string{"--", "true"}, "workqueue-worker: invalid WORKQUEUE_LEASE \"soon\": want a duration such as 60s\n"},
+		{[]string{"WORKQUEUE_REDIS_TIMEOUT=-1s"}, []string{"--", "true"}, "workqueue-worker: invalid WORKQUEUE_REDIS_TIMEOUT \"-1s\": want a duration such as 5m\n"},
+		{[]string{"WORKQUEUE_WAIT_FOR_SEED=maybe"}, []string{"--", "true"}, "workqueue-worker: invalid WORKQUEUE_WAIT_FOR_SEED \"maybe\": want true or false\n"},
 		{[]string{"WORKQUEUE_QUEUE=q"}, []string{"--redis-url", "redis://:pw@h:x", "--", "true"}, "workqueue-worker: invalid --redis-url: "},
 		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--", "no-such-command-here"}, "workqueue-worker: cannot run COMMAND: "},
 		{nil, []string{"--concurrency", "x"}, "invalid value \"x\" for flag -concurrency"},
@@ -484,6 +486,7 @@ func TestWorkerConfigErrors(t *testing.T) {
 		{[]string{"WORKQUEUE_ITEM_TIMEOUT=long"}, []string{"--", "true"}, "workqueue-worker: invalid WORKQUEUE_ITEM_TIMEOUT \"long\": want a duration such as 10m\n"},
 		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--item-timeout", "-1s", "--", "true"}, "--item-timeout must not be negative"},
 		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--failed-exit-code", "300", "--", "true"}, "--failed-exit-code must be between 0 and 125"},
+		{[]string{"WORKQUEUE_QUEUE=q", "WORKQUEUE_REDIS_ADDR=h:1"}, []string{"--failed-exit-code", "4", "--", "true"}, "--failed-exit-code 4: that status means something else"},
 	} {
 		code, p := runWorker(t, nil, tc.env, tc.args...)
 		if code != exitUsage || !strings.Contains(p.stderr.String(), tc.want) {
@@ -492,6 +495,61 @@ func TestWorkerConfigErrors(t *testing.T) {
 		if strings.Contains(p.stderr.String(), "pw@") {
 			t.Errorf("the password shows: %s", &p.stderr)
 		}
+	}
+}
+
+// Redis flushed in the middle of a drain (restarted without its data): the
+// worker takes no more items and exits 4 naming the loss, never 0.
+func TestWorkerExits4WhenRedisLosesTheQueue(t *testing.T) {
+	testClient(t)              // skips without redis-server
+	addr := redistest.Start(t) // FLUSHALL must not touch the other tests' queues
+	rdb := redistest.Client(t, addr, 0)
+	q := queue.New(rdb, "lossq")
+	s := q.NewSeeder(queue.SeedOptions{})
+	for i := range 100 {
+		_ = s.Add(context.Background(), []byte(fmt.Sprintf("item-%03d", i)))
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	p := start(t, nil, []string{"OUT=" + out}, "--queue", "lossq", "--redis-url", "redis://"+addr,
+		"--", "sh", "-c", record+"; sleep 0.05", "sh", "{}")
+	waitFor(t, "a few items done", func() bool { return len(lines(t, out)) >= 3 })
+	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != exitQueueLost {
+		t.Fatalf("exit %d, want %d\n%s", code, exitQueueLost, &p.stderr)
+	}
+	if last := finalLine(p.stderr.String()); !strings.HasPrefix(last, "workqueue-worker: queue lossq vanished from Redis: it was restarted without its data?") {
+		t.Errorf("last line %q", last)
+	}
+	if n := len(lines(t, out)); n >= 100 {
+		t.Errorf("worked on %d items", n)
+	}
+}
+
+// A queue that was never seeded is not drained: exit 4 at once, unless
+// told to wait for the first seed.
+func TestWorkerOnANeverSeededQueue(t *testing.T) {
+	rdb := testClient(t)
+	q := queue.New(rdb, redistest.QueueName(t))
+	code, p := runWorker(t, q, nil, "--", "true")
+	if code != exitQueueLost || !strings.Contains(p.stderr.String(), "queue "+q.Name()+" is not in Redis: it was never seeded") {
+		t.Fatalf("exit %d\n%s", code, &p.stderr)
+	}
+
+	out := filepath.Join(t.TempDir(), "out")
+	w := start(t, q, []string{"OUT=" + out, "WORKQUEUE_WAIT_FOR_SEED=true"}, "--", "sh", "-c", record, "sh", "{}")
+	waitFor(t, "the worker to wait for the seed", func() bool { return strings.Contains(w.stderr.String(), "waiting for its first items") })
+	s := q.NewSeeder(queue.SeedOptions{})
+	_ = s.Add(context.Background(), []byte("late"))
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := w.wait(t); code != 0 || !slices.Equal(lines(t, out), []string{"late"}) {
+		t.Fatalf("exit %d, did %q\n%s", code, lines(t, out), &w.stderr)
 	}
 }
 

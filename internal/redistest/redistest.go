@@ -104,6 +104,19 @@ func launchRetry(dir string, listen ports, ready func(addr string) bool, args []
 	return "", nil, err
 }
 
+// LaunchAt is Launch on the given port: for a test that restarts Redis
+// where its clients will look for it again.
+func LaunchAt(dir string, port int, args ...string) (addr string, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, fmt.Errorf("redis-server is required (apt-get install redis-server): %w", err)
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	at := func([]int) []string { return []string{"--port", strconv.Itoa(port)} }
+	_, stop, err = launch(bin, dir, at, func(string) bool { return answersPing(addr) }, args)
+	return addr, stop, err
+}
+
 var errExited = errors.New("redis-server exited")
 
 func launch(bin, dir string, listen ports, ready func(string) bool, args []string) (string, func(), error) {

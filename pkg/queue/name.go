@@ -22,6 +22,7 @@ var (
 		"attempts":   "failed attempts",
 		"errors":     "errors of the last attempts",
 		"leased_at":  "lease times",
+		"meta":       "identity",
 	}
 	// keyPrefixes begin families of keys: Q:leased_by_session:<h>, Q:seed:<token>.
 	keyPrefixes = map[string]string{

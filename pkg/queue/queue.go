@@ -25,7 +25,13 @@
 //	Q:failed                   list of dead-lettered items, the oldest on the right
 //	Q:stats                    hash of counters: seeded, completed, retried, deadlettered, reclaimed,
 //	                           requeued (failed items put back by Retry)
+//	Q:meta                     hash: epoch, the queue's identity, set with its first seeded items
 //	Q:seed:<token>             progress of one seeding run, so a broken connection can be accounted for
+//
+// Redis that restarts without its data (or is flushed) loses a queue whole:
+// Q:meta's epoch then vanishes, or changes when the queue is seeded again.
+// Workers and the CLI compare it with the epoch they started with, so that a
+// lost queue is never mistaken for a drained one (see Stats.Epoch).
 //
 // Guarantees: an item is never lost (it is always in exactly one of Q,
 // Q:processing, Q:failed, or done); delivery is at least once. Reclaim never
@@ -163,6 +169,7 @@ func (q *Queue) unleasedKey() string   { return q.name + ":unleased" }
 func (q *Queue) attemptsKey() string   { return q.name + ":attempts" }
 func (q *Queue) errorsKey() string     { return q.name + ":errors" }
 func (q *Queue) leasedAtKey() string   { return q.name + ":leased_at" }
+func (q *Queue) metaKey() string       { return q.name + ":meta" }
 func (q *Queue) leasePrefix() string   { return q.name + ":leased_by_session:" }
 
 // LeaseKey is the key rediswq.py uses for the lease of item.

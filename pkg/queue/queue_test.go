@@ -408,6 +408,45 @@ func TestCompleteAfterLosingTheLeaseLeavesTheItemToItsNewOwner(t *testing.T) {
 	}
 }
 
+// The first seeded batch gives a queue its identity; more seeding keeps it,
+// and a queue that vanished (deleted, or Redis restarted without its data)
+// gets another one when it is seeded again.
+func TestSeedGivesTheQueueAnIdentity(t *testing.T) {
+	ctx := context.Background()
+	rdb := testClient(t)
+	q := newQueue(t, rdb)
+	epoch := func() string {
+		t.Helper()
+		e, err := q.Epoch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	if e := epoch(); e != "" {
+		t.Fatalf("a queue never seeded has epoch %q", e)
+	}
+	seed(t, q, "a")
+	first := epoch()
+	if first == "" || mustStats(t, q).Epoch != first {
+		t.Fatalf("epoch %q after the first seed, stats say %q", first, mustStats(t, q).Epoch)
+	}
+	seed(t, q, "b", "c")
+	if e := epoch(); e != first {
+		t.Fatalf("seeding more changed the epoch from %q to %q", first, e)
+	}
+	if _, err := q.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := epoch(); e != "" {
+		t.Fatalf("epoch %q survived delete", e)
+	}
+	seed(t, q, "d")
+	if e := epoch(); e == "" || e == first {
+		t.Fatalf("seeded again after delete: epoch %q, first was %q", e, first)
+	}
+}
+
 func TestSeedAndStatsRejectAKeyOfTheWrongType(t *testing.T) {
 	ctx := context.Background()
 	rdb := testClient(t)
@@ -438,7 +477,7 @@ func TestStatsCountsDocsAndOurWorkers(t *testing.T) {
 		}
 	}
 	st := mustStats(t, ours)
-	want := Stats{Queue: name, Pending: 6, Processing: 4, Leased: 3, Expired: 1, Workers: 2, Seeded: 10}
+	want := Stats{Queue: name, Pending: 6, Processing: 4, Leased: 3, Expired: 1, Workers: 2, Seeded: 10, Epoch: st.Epoch}
 	st.Time = time.Time{}
 	if *st != want {
 		t.Fatalf("stats\n got %+v\nwant %+v", *st, want)

@@ -97,7 +97,7 @@ func (q *Queue) NewSeeder(opts SeedOptions) *Seeder {
 		free:   make(chan []byte, 2*opts.Window+2),
 		done:   make(chan struct{}),
 	}
-	s.keys = []string{q.name, q.processingKey(), q.statsKey(), s.progressKey()}
+	s.keys = []string{q.name, q.processingKey(), q.statsKey(), s.progressKey(), q.metaKey()}
 	return s
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -33,8 +34,25 @@ type Stats struct {
 	Completed int64 `json:"completed"`
 	Retried   int64 `json:"retried"`
 	Reclaimed int64 `json:"reclaimed"`
+	// Epoch is the queue's identity, set when it is first seeded through
+	// this package; "" for a queue that never was (or was filled by other
+	// tools). A queue that was being worked on and now has no epoch, or
+	// another one, was lost with Redis' data.
+	Epoch string `json:"epoch,omitempty"`
 	// Time is when Redis took the snapshot.
 	Time time.Time `json:"time"`
+}
+
+// Epoch reads the queue's identity (see Stats.Epoch) in one round trip.
+func (q *Queue) Epoch(ctx context.Context) (string, error) {
+	epoch, err := q.rdb.HGet(ctx, q.metaKey(), "epoch").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the identity of queue %q: %w", q.name, q.explain(err))
+	}
+	return epoch, nil
 }
 
 // Stats reads the queue's state in two round trips, whatever its length:
@@ -48,6 +66,7 @@ func (q *Queue) Stats(ctx context.Context) (*Stats, error) {
 	processingLen := pipe.LLen(ctx, q.processingKey())
 	failed := pipe.LLen(ctx, q.failedKey())
 	counters := pipe.HGetAll(ctx, q.statsKey())
+	epoch := pipe.HGet(ctx, q.metaKey(), "epoch")
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 		return nil, fmt.Errorf("read queue %q: %w", q.name, q.explain(err))
 	}
@@ -59,6 +78,7 @@ func (q *Queue) Stats(ctx context.Context) (*Stats, error) {
 		Pending:    pending.Val(),
 		Processing: processingLen.Val(),
 		Failed:     failed.Val(),
+		Epoch:      epoch.Val(),
 		Time:       now.Val(),
 	}
 	c := counters.Val()
@@ -148,9 +168,26 @@ func counter(m map[string]string, k string) int64 {
 	return n
 }
 
+// EvictionPolicy is rdb's maxmemory-policy. Anything but "noeviction" lets a
+// full Redis delete keys to make room, items and queues among them: they
+// are then lost without a word. Redis that forbids CONFIG (managed
+// services, often) still answers INFO, which is what is asked.
+func EvictionPolicy(ctx context.Context, rdb redis.UniversalClient) (string, error) {
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return "", fmt.Errorf("read Redis' memory settings: %w", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "maxmemory_policy:"); ok {
+			return v, nil
+		}
+	}
+	return "", nil
+}
+
 // Delete removes every key of the queue and returns how many there were.
 func (q *Queue) Delete(ctx context.Context) (int64, error) {
-	keys := []string{q.name, q.processingKey(), q.failedKey(), q.statsKey(), q.holdersKey(),
+	keys := []string{q.name, q.processingKey(), q.failedKey(), q.statsKey(), q.metaKey(), q.holdersKey(),
 		q.workersKey(), q.unleasedKey(), q.attemptsKey(), q.errorsKey(), q.leasedAtKey()}
 	var n int64
 	for _, pattern := range []string{q.leasePrefix() + "*", q.name + ":seed:*"} {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
@@ -48,6 +49,16 @@ func (r *runner) monitor(finished <-chan struct{}) {
 			}
 		}
 		if !idle {
+			// Busy slots lease and complete without looking at the queue's
+			// identity: look on every tick, so that a queue lost meanwhile
+			// stops the leasing within a PollInterval.
+			var epoch string
+			if err := r.call(func(ctx context.Context) (err error) {
+				epoch, err = r.q.Epoch(ctx)
+				return err
+			}); err != nil || !r.sameQueue(epoch, nil) {
+				return
+			}
 			continue
 		}
 		var st *queue.Stats
@@ -57,13 +68,23 @@ func (r *runner) monitor(finished <-chan struct{}) {
 		}); err != nil {
 			return
 		}
+		if !r.sameQueue(st.Epoch, st) {
+			return
+		}
 		switch {
 		case st.Pending > 0:
 			r.wakeAll()
-		case st.Processing == 0:
-			if st.Seeded == 0 && st.Completed == 0 && st.Failed == 0 {
-				r.log.Warn("the queue is empty and was never seeded: is the name right?", "queue", r.q.Name())
+		case st.Processing == 0 && neverSeeded(st) && r.doneSoFar() == 0:
+			if !r.o.WaitForSeed {
+				r.setFatal(lostError{sentinel: ErrNeverSeeded, msg: fmt.Sprintf("queue %s is not in Redis: it was never seeded "+
+					"(is the name right?), or Redis lost it, restarted without its data", r.q.Name())})
+				return
 			}
+			if !r.waitingForSeed {
+				r.waitingForSeed = true
+				r.log.Info("the queue was never seeded; waiting for its first items", "queue", r.q.Name())
+			}
+		case st.Processing == 0:
 			r.mu.Lock()
 			r.sum.Drained = true
 			r.mu.Unlock()
@@ -76,6 +97,55 @@ func (r *runner) monitor(finished <-chan struct{}) {
 		}
 	}
 }
+
+// sameQueue reports whether the queue is still the one this worker started
+// on: same epoch, and (when st is given) counters that have not gone back
+// below what this worker alone completed. A queue first seeded after the
+// worker started becomes its queue. Otherwise the Run ends with
+// ErrQueueLost.
+func (r *runner) sameQueue(epoch string, st *queue.Stats) bool {
+	var lost error
+	switch {
+	case r.epoch == "" && epoch != "":
+		r.epoch = epoch
+	case epoch == "" && r.epoch != "":
+		lost = fmt.Errorf("queue %s vanished from Redis: it was restarted without its data?", r.q.Name())
+	case epoch != r.epoch:
+		lost = fmt.Errorf("queue %s was replaced in Redis by another of the same name (deleted and seeded again, "+
+			"or Redis restarted without its data and was seeded again)", r.q.Name())
+	case st != nil && st.Completed < int64(r.doneSoFar()):
+		// A queue filled by other tools has no epoch; its counters tell.
+		lost = fmt.Errorf("queue %s vanished from Redis: it counts %d items completed, this worker alone completed %d: "+
+			"Redis was restarted without its data?", r.q.Name(), st.Completed, r.doneSoFar())
+	}
+	if lost == nil {
+		return true
+	}
+	r.setFatal(lostError{msg: lost.Error(), sentinel: ErrQueueLost})
+	return false
+}
+
+// neverSeeded: the queue holds nothing and shows no sign of ever holding anything.
+func neverSeeded(st *queue.Stats) bool {
+	return st.Epoch == "" && st.Pending == 0 && st.Processing == 0 && st.Failed == 0 &&
+		st.Seeded == 0 && st.Completed == 0
+}
+
+func (r *runner) doneSoFar() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sum.Done
+}
+
+// lostError is an error whose message stands alone: it wraps its sentinel
+// without repeating the sentinel's words.
+type lostError struct {
+	msg      string
+	sentinel error
+}
+
+func (e lostError) Error() string { return e.msg }
+func (e lostError) Unwrap() error { return e.sentinel }
 
 // heartbeat renews the leases of the held items every Lease/3.
 func (r *runner) heartbeat(finished <-chan struct{}) {

@@ -21,7 +21,7 @@ import (
 // connection and refuses new ones, until it is mended.
 type cutProxy struct {
 	l      net.Listener
-	target string
+	target string // guarded by mu
 	mu     sync.Mutex
 	cut    bool
 	conns  []net.Conn
@@ -69,6 +69,13 @@ func (p *cutProxy) serve() {
 		go func() { defer p.wg.Done(); _, _ = io.Copy(s, c); s.Close() }()
 		go func() { defer p.wg.Done(); _, _ = io.Copy(c, s); c.Close() }()
 	}
+}
+
+// setTarget sends new connections to target.
+func (p *cutProxy) setTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
 }
 
 func (p *cutProxy) setCut(cut bool) {
@@ -170,5 +177,76 @@ func TestUnresolvedIsADNSNotFound(t *testing.T) {
 	}
 	if Unresolved(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "server misbehaving", Name: "redis", IsTemporary: true}}) {
 		t.Error("a DNS server that fails is Unresolved")
+	}
+}
+
+// A Redis restarted with its data (append-only file) is the same queue: the
+// worker reconnects, and every item is done.
+func TestRunRidesOutARedisRestartThatKeepsItsData(t *testing.T) {
+	testClient(t) // skips without redis-server
+	dir := t.TempDir()
+	persistent := []string{"--appendonly", "yes", "--appendfsync", "everysec"}
+	addr, stop, err := redistest.Launch(dir, persistent...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stop() }()
+	p := newCutProxy(t, addr)
+	rdb := redis.NewClient(&redis.Options{Addr: p.l.Addr().String()})
+	defer rdb.Close()
+	name := redistest.QueueName(t)
+	seed(t, queue.New(rdb, name), itemNames(20)...)
+
+	var s seen
+	o, logs := opts(Options{RedisTimeout: time.Minute, Lease: 3 * time.Second})
+	sum, err := Run(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		if s.add(item) != 5 {
+			return nil
+		}
+		p.setCut(true)
+		stop() // SIGTERM: Redis writes its append-only file and exits
+		addr, stop, err = redistest.Launch(dir, persistent...)
+		if err != nil {
+			return err
+		}
+		p.setTarget(addr)
+		p.setCut(false)
+		return nil
+	}, o)
+	if err != nil || !sum.Drained || s.distinct() != 20 {
+		t.Fatalf("%+v %v; handled %d\n%s", sum, err, s.distinct(), logs)
+	}
+	if st := stats(t, queue.New(rdb, name)); st.Done != 20 || st.Pending+st.Processing != 0 {
+		t.Errorf("stats after the restart %+v", st)
+	}
+}
+
+// A Redis filled up to its maxmemory (noeviction) refuses some writes until
+// items leave it: the workers drain it all the same.
+func TestRunDrainsAFullRedis(t *testing.T) {
+	testClient(t) // skips without redis-server
+	addr := redistest.Start(t, "--maxmemory", "4mb", "--maxmemory-policy", "noeviction")
+	rdb := redistest.Client(t, addr, 32)
+	name := redistest.QueueName(t)
+	s := queue.New(rdb, name).NewSeeder(queue.SeedOptions{BatchSize: 10})
+	item := strings.Repeat("x", 10000)
+	var err error
+	for i := 0; err == nil; i++ {
+		err = s.Add(context.Background(), []byte(fmt.Sprintf("%06d%s", i, item)))
+	}
+	if !strings.Contains(err.Error(), "OOM") {
+		t.Fatalf("seeding until full: %v", err)
+	}
+	pushed := int(s.Pushed())
+
+	o, logs := opts(Options{Concurrency: 4, Lease: 300 * time.Millisecond, RedisTimeout: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // stuck workers retry forever
+	defer cancel()
+	sum, err := Run(ctx, queue.New(rdb, name), func(context.Context, []byte) error {
+		time.Sleep(5 * time.Millisecond) // long enough for lease renewals on a full Redis
+		return nil
+	}, o)
+	if err != nil || !sum.Drained || sum.Done != pushed {
+		t.Fatalf("%+v %v, want %d done\n%s", sum, err, pushed, logs)
 	}
 }

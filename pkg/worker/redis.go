@@ -156,7 +156,10 @@ func retryable(err error) bool {
 	if !errors.As(err, &rerr) {
 		return true // network errors and timeouts
 	}
+	// A full Redis (maxmemory, noeviction) refuses some of a worker's writes
+	// (renewing a lease, marking an item for reclaim), while leasing and
+	// completing, which free memory as the queue drains, still pass: wait.
 	return redis.IsLoadingError(err) || redis.IsTryAgainError(err) || redis.IsMasterDownError(err) ||
 		redis.IsClusterDownError(err) || redis.IsReadOnlyError(err) || redis.IsMaxClientsError(err) ||
-		redis.HasErrorPrefix(err, "BUSY") || redis.HasErrorPrefix(err, "NOREPLICAS")
+		redis.HasErrorPrefix(err, "BUSY") || redis.HasErrorPrefix(err, "NOREPLICAS") || redis.HasErrorPrefix(err, "OOM")
 }

@@ -31,6 +31,11 @@ type runner struct {
 	stopOnce sync.Once
 	fatal    chan struct{} // closed with err set: give up
 	health   health
+	// epoch is the queue's identity (queue.Stats.Epoch) when Run started, or
+	// when it was first seeded afterwards; "" until then. Only the monitor
+	// uses it once the slots run.
+	epoch          string
+	waitingForSeed bool // said so in the log
 
 	mu       sync.Mutex
 	held     map[*entry]bool // items this worker holds

@@ -5,7 +5,8 @@
 // returns nil and fails it otherwise (queued again, and dead-lettered after
 // MaxAttempts), renews the leases while handlers run, reclaims the items of
 // workers that died, and returns once nothing is pending or in progress
-// anywhere. Delivery is at least once: a handler may see an item that
+// anywhere. A queue that vanishes meanwhile (Redis restarted without its
+// data) is not drained: Run stops with ErrQueueLost. Delivery is at least once: a handler may see an item that
 // another worker already worked on, if that worker lost its lease.
 //
 //	sum, err := worker.Run(ctx, queue.New(rdb, "job2"), func(ctx context.Context, item []byte) error {
@@ -63,14 +64,20 @@ type Options struct {
 	// items while it waits for other workers to finish. Default 1s.
 	PollInterval time.Duration
 	// RedisTimeout is how long Redis may keep failing (connection errors,
-	// timeouts) before Run gives up with ErrRedisUnreachable, counted from
-	// the start of the first call that failed. No call outlasts it: Run's
-	// calls carry it as their context's deadline, which bounds dialling, and
-	// reads too with a client whose ContextTimeoutEnabled is set (otherwise
-	// a read may overrun it by the client's ReadTimeout). An address that
-	// does not resolve before Redis first answered ends the Run after
-	// UnresolvedTimeout, if that is shorter. Default 30s.
+	// timeouts, loading its data after a restart) before Run gives up with
+	// ErrRedisUnreachable, counted from the start of the first call that
+	// failed. No call outlasts it: Run's calls carry it as their context's
+	// deadline, which bounds dialling, and reads too with a client whose
+	// ContextTimeoutEnabled is set (otherwise a read may overrun it by the
+	// client's ReadTimeout). An address that does not resolve before Redis
+	// first answered ends the Run after UnresolvedTimeout, if that is
+	// shorter. Default DefaultRedisTimeout, long enough for a Redis pod to
+	// be rescheduled and to reload its data.
 	RedisTimeout time.Duration
+	// WaitForSeed makes Run wait for a queue that was never seeded to be
+	// seeded, rather than fail with ErrNeverSeeded: for workers started
+	// before their items.
+	WaitForSeed bool
 	// Log receives the worker's messages: failed items, lost leases, Redis
 	// trouble, shutdown. Default slog.Default().
 	Log *slog.Logger
@@ -78,6 +85,10 @@ type Options struct {
 
 // DefaultMaxAttempts is how often an item may fail unless Options say otherwise.
 const DefaultMaxAttempts = 3
+
+// DefaultRedisTimeout is how long Redis may fail before Run gives up,
+// unless Options say otherwise.
+const DefaultRedisTimeout = 5 * time.Minute
 
 func (o Options) withDefaults() Options {
 	if o.Lease <= 0 {
@@ -105,7 +116,7 @@ func (o Options) withDefaults() Options {
 		o.PollInterval = time.Second
 	}
 	if o.RedisTimeout <= 0 {
-		o.RedisTimeout = 30 * time.Second
+		o.RedisTimeout = DefaultRedisTimeout
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -132,15 +143,29 @@ type Summary struct {
 	Drained bool
 }
 
-// ErrRedisUnreachable is returned when Redis has failed for longer than
-// Options.RedisTimeout.
-var ErrRedisUnreachable = errors.New("redis unreachable")
+var (
+	// ErrRedisUnreachable is returned when Redis has failed for longer than
+	// Options.RedisTimeout.
+	ErrRedisUnreachable = errors.New("redis unreachable")
+	// ErrQueueLost is returned when the queue vanished from Redis, or was
+	// replaced by another of the same name, while Run worked on it (its
+	// epoch, see queue.Stats, vanished or changed): Redis restarted without
+	// its data, was flushed, or the queue was deleted. Its items are gone;
+	// the queue was not drained.
+	ErrQueueLost = errors.New("queue lost")
+	// ErrNeverSeeded is returned when the queue holds nothing and never
+	// did, unless Options.WaitForSeed: the name is wrong, or Redis lost the
+	// queue before this worker started (a worker restarted after the loss
+	// must not report the queue drained).
+	ErrNeverSeeded = errors.New("queue never seeded")
+)
 
 // Run works on q's items with h until the queue is drained (nil error,
 // Summary.Drained), MaxItems items are through (nil error), ctx is
-// cancelled (ctx.Err()), or Redis fails for good. A queue name that
-// queue.ValidateName refuses, or Queue.Check (no hash tag on a Redis
-// Cluster), is an error at once.
+// cancelled (ctx.Err()), the queue is lost (ErrQueueLost) or not there
+// (ErrNeverSeeded), or Redis fails for good (ErrRedisUnreachable). A queue
+// name that queue.ValidateName refuses, or Queue.Check (no hash tag on a
+// Redis Cluster), is an error at once.
 //
 // Cancelling ctx stops leasing at once and gives the items not yet started
 // back to the queue; running handlers get Options.ShutdownGrace to finish.
@@ -155,6 +180,13 @@ func Run(ctx context.Context, q *queue.Queue, h Handler, o Options) (Summary, er
 	}
 	r := newRunner(ctx, q, h, o.withDefaults())
 	defer r.hcancel()
+	// The queue's identity now, to tell later whether it is still the same.
+	if err := r.call(func(ctx context.Context) (err error) {
+		r.epoch, err = q.Epoch(ctx)
+		return err
+	}); err != nil {
+		return r.sum, err
+	}
 
 	var slots sync.WaitGroup
 	for range r.o.Concurrency {

@@ -423,15 +423,96 @@ func TestRunGivesUpWhenRedisIsUnreachable(t *testing.T) {
 	}
 }
 
-func TestRunOnAnEmptyQueueReturnsAtOnce(t *testing.T) {
+// A queue that was never seeded is not drained: a worker restarted after
+// Redis lost the queue must not report success.
+func TestRunOnANeverSeededQueueFails(t *testing.T) {
 	rdb := testClient(t)
 	o, logs := opts(Options{PollInterval: time.Hour})
 	sum, err := Run(context.Background(), queue.New(rdb, redistest.QueueName(t)), func(context.Context, []byte) error { return nil }, o)
-	if err != nil || sum != (Summary{Drained: true}) {
-		t.Fatalf("%+v %v", sum, err)
+	if !errors.Is(err, ErrNeverSeeded) || sum.Drained || !strings.Contains(err.Error(), "never seeded") {
+		t.Fatalf("%+v %v\n%s", sum, err, logs)
 	}
-	if !strings.Contains(logs.String(), "never seeded") {
-		t.Errorf("no warning:\n%s", logs)
+}
+
+// With WaitForSeed, a worker started before its items waits for them.
+func TestRunWaitsForTheFirstSeed(t *testing.T) {
+	rdb := testClient(t)
+	name := redistest.QueueName(t)
+	o, logs := opts(Options{WaitForSeed: true})
+	var s seen
+	res := runAsync(context.Background(), queue.New(rdb, name), func(_ context.Context, item []byte) error {
+		s.add(item)
+		return nil
+	}, o)
+	waitFor(t, "the worker to wait for the seed", func() bool { return strings.Contains(logs.String(), "waiting for its first items") })
+	seed(t, queue.New(rdb, name), itemNames(5)...)
+	r := await(t, res)
+	if r.err != nil || r.sum != (Summary{Done: 5, Drained: true}) || s.distinct() != 5 {
+		t.Fatalf("%+v %v\n%s", r.sum, r.err, logs)
+	}
+}
+
+// FLUSHALL in the middle of a drain (what a Redis restarted without its
+// data looks like) stops the workers with ErrQueueLost: the queue is gone,
+// not drained, whether it was seeded by us (it has an epoch) or pushed by
+// other tools (only its counters tell).
+func TestRunStopsWhenRedisLosesTheQueue(t *testing.T) {
+	for _, seededByUs := range []bool{true, false} {
+		t.Run(fmt.Sprintf("seededByUs=%v", seededByUs), func(t *testing.T) {
+			addr := redistest.Start(t) // FLUSHALL must not touch the other tests' queues
+			rdb := redistest.Client(t, addr, 32)
+			name := redistest.QueueName(t)
+			if seededByUs {
+				seed(t, queue.New(rdb, name), itemNames(50)...)
+			} else {
+				for _, it := range itemNames(50) {
+					rdb.LPush(context.Background(), name, it)
+				}
+			}
+			var s seen
+			o, logs := opts(Options{Concurrency: 2})
+			res := runAsync(context.Background(), queue.New(rdb, name), func(ctx context.Context, item []byte) error {
+				if s.add(item) == 10 {
+					if err := rdb.FlushAll(ctx).Err(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, o)
+			r := await(t, res)
+			if !errors.Is(r.err, ErrQueueLost) || r.sum.Drained || !strings.Contains(r.err.Error(), "vanished from Redis") {
+				t.Fatalf("%+v %v\n%s", r.sum, r.err, logs)
+			}
+			if n := s.distinct(); n >= 50 {
+				t.Errorf("handled %d items after the queue was flushed", n)
+			}
+		})
+	}
+}
+
+// A worker that started on a queue stops when it is replaced by another of
+// the same name, even one with items: those are not the items it was for.
+func TestRunStopsWhenTheQueueIsReplaced(t *testing.T) {
+	rdb := testClient(t)
+	name := redistest.QueueName(t)
+	seed(t, queue.New(rdb, name), itemNames(20)...)
+	o, logs := opts(Options{})
+	var n atomic.Int64
+	sum, err := Run(context.Background(), queue.New(rdb, name), func(ctx context.Context, item []byte) error {
+		if n.Add(1) == 3 {
+			if _, err := queue.New(rdb, name).Delete(ctx); err != nil {
+				return err
+			}
+			s := queue.New(rdb, name).NewSeeder(queue.SeedOptions{})
+			for _, it := range itemNames(20) {
+				_ = s.Add(ctx, []byte("new-"+it))
+			}
+			return s.Close(ctx)
+		}
+		return nil
+	}, o)
+	if !errors.Is(err, ErrQueueLost) || sum.Drained || !strings.Contains(err.Error(), "replaced") {
+		t.Fatalf("%+v %v\n%s", sum, err, logs)
 	}
 }
 

@@ -35,6 +35,12 @@ const (
 	MaxAttempts = "WORKQUEUE_MAX_ATTEMPTS"
 	// MaxItems makes a worker exit after that many items (1: one pod per item).
 	MaxItems = "WORKQUEUE_MAX_ITEMS"
+	// RedisTimeout is how long Redis may stay unreachable (a restart, a
+	// rescheduled pod) before a worker gives up, as a Go duration ("5m").
+	RedisTimeout = "WORKQUEUE_REDIS_TIMEOUT"
+	// WaitForSeed, when "true", makes workers wait for a queue that was never
+	// seeded rather than fail (run --allow-empty).
+	WaitForSeed = "WORKQUEUE_WAIT_FOR_SEED"
 	// Item is set for the user's command: the item's bytes (also on its stdin).
 	Item = "WORKQUEUE_ITEM"
 	// Pod is the name of the worker's pod (from the downward API), so that

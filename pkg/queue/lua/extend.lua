@@ -3,6 +3,9 @@
 -- KEYS: 1 holders, 2 workers, 3.. lease keys
 -- ARGV: 1 session, 2 lease in milliseconds, 3.. items
 -- Returns, per item, 1 if still ours (renewed) or 0 if lost to another worker.
+-- A no-op write first, so that a full Redis lets the renewals through (see
+-- lease_items.lua): a worker must keep its items while the queue drains.
+redis.call('PERSIST', KEYS[2])
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])

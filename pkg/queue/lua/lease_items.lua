@@ -7,6 +7,10 @@
 -- ARGV: 1 session, 2 N, 3 lease in milliseconds
 -- Returns the leased items.
 local function lease_items(workers, leased_at)
+  -- A full Redis (maxmemory, noeviction) refuses a script whose first write
+  -- may grow memory, but not the writes after one that cannot: this no-op
+  -- write lets workers lease, and so drain, a queue that filled Redis up.
+  redis.call('PERSIST', KEYS[3])
   local t = redis.call('TIME')
   local now = t[1] * 1000 + math.floor(t[2] / 1000)
   local items, copies, distinct = {}, {}, {}

@@ -1,6 +1,7 @@
 -- Push one batch of items onto the queue, all or nothing, at most once and in
 -- order within a seeding run.
--- KEYS: 1 queue, 2 processing, 3 stats, 4 progress of the run (see seed_stop.lua)
+-- KEYS: 1 queue, 2 processing, 3 stats, 4 progress of the run (see seed_stop.lua),
+--       5 meta
 -- ARGV: 1 guard ("1" = refuse a drained queue), 2 batch sequence number,
 --       3 progress TTL in seconds, 4 the items in the order they are to be
 --       worked on, each a MessagePack string, back to back
@@ -43,5 +44,12 @@ for _, part in ipairs(parts) do
   end
 end
 redis.call('HINCRBY', KEYS[3], 'seeded', n)
+-- The batch that creates the queue gives it its identity (Q:meta epoch), in
+-- the same atomic step as its items: a queue whose epoch vanished or changed
+-- was lost with Redis' data (restarted empty, flushed), not drained.
+if redis.call('HEXISTS', KEYS[5], 'epoch') == 0 then
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[5], 'epoch', t[1] .. string.format('%06d', t[2]))
+end
 redis.call('SET', KEYS[4], seq, 'EX', ARGV[3])
 return n
