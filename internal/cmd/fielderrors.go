@@ -46,6 +46,8 @@ var jobOptionFlags = map[string]string{
 	"base":                    "-f",
 	"maxAttempts":             "--max-attempts",
 	"itemTimeout":             "--item-timeout",
+	"redisTimeout":            "--redis-timeout",
+	"waitForSeed":             "--allow-empty",
 }
 
 // redisOptionFlags names what sets each option of manifest.RedisOptions in init.
@@ -55,6 +57,7 @@ var redisOptionFlags = map[string]string{
 	"image":        "--image",
 	"storage":      "--storage",
 	"storageClass": "--storage-class",
+	"memory":       "--memory",
 }
 
 // inFlagTerms words the generators' FieldErrors with the flags that set the

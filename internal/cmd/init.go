@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,11 +27,14 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
 )
 
-const initExample = `  # Redis with a generated password and its data in an emptyDir
+const initExample = `  # Redis with a generated password, its data on a 1Gi volume of the default StorageClass
   kubectl workqueue init
 
-  # Keep the queues across pod restarts, on a 1Gi volume
-  kubectl workqueue init --storage 1Gi
+  # More room: a 5Gi volume of class fast-ssd, and 2Gi of memory for Redis
+  kubectl workqueue init --storage 5Gi --storage-class fast-ssd --memory 2Gi
+
+  # Data in an emptyDir, lost with the pod (for throw-away queues)
+  kubectl workqueue init --ephemeral
 
   # Encrypt every connection: TLS only, with a CA made for this Redis
   kubectl workqueue init --tls
@@ -51,6 +53,9 @@ type InitOptions struct {
 	TLS            bool
 	Storage        string
 	StorageClass   string
+	Ephemeral      bool
+	Memory         string
+	Recreate       bool
 	DryRun         string
 	Timeout        time.Duration
 	Wait           bool
@@ -98,10 +103,19 @@ Secret <service>-tls (which only Redis mounts) and the CA's certificate in
 then takes TLS only. Running init again keeps the certificate; to renew it,
 delete both Secrets and run init --tls again.
 
-Redis appends every write to a file (appendonly): in an emptyDir by default,
-which survives container restarts but not the pod; with --storage SIZE on a
-PersistentVolumeClaim, which survives both. The pod passes the "restricted"
-Pod Security Standard.
+Redis appends every write to a file (appendonly, flushed every second), on a
+PersistentVolumeClaim (--storage, 1Gi by default) of the cluster's default
+StorageClass or of --storage-class, so that the queues survive the pod being
+deleted, evicted or moved. Without a default StorageClass, or with
+--ephemeral, the file is in an emptyDir: it survives Redis restarting in its
+pod, not the pod itself. Running init again keeps the storage Redis has
+(only a flag changes it), and refuses to replace a pod whose data is in an
+emptyDir (new settings, image or storage) unless --recreate.
+
+Redis may use --memory (512Mi by default) and stops taking new items at 80%
+of it (maxmemory, noeviction) rather than be killed for memory or evict
+items. The password is read from a file of the Secret, not from the command
+line. The pod passes the "restricted" Pod Security Standard.
 
 --dry-run=client prints what would be applied without contacting the cluster
 (its Secret holds a new random password each time); --dry-run=server has the
@@ -114,8 +128,11 @@ API server validate and admit the objects without saving them.`,
 	fl.StringVar(&o.Image, "image", o.Image, "Redis image")
 	fl.BoolVar(&o.NoAuth, "no-auth", false, "run Redis without a password (anyone who reaches the Service can use it)")
 	fl.BoolVar(&o.TLS, "tls", false, "run Redis with TLS only, with a certificate from a CA made for it (Secrets <service>-tls and <service>-ca), which the other commands and run's workers trust by themselves")
-	fl.StringVar(&o.Storage, "storage", "", "keep Redis' data on a PersistentVolumeClaim of this size, e.g. 1Gi (default: an emptyDir)")
-	fl.StringVar(&o.StorageClass, "storage-class", "", "storage class of the claim (needs --storage; default: the cluster's default class)")
+	fl.StringVar(&o.Storage, "storage", "", "size of the PersistentVolumeClaim that keeps Redis' data (default "+defaultStorage+", or the existing claim's size)")
+	fl.StringVar(&o.StorageClass, "storage-class", "", "storage class of the claim (default: the cluster's default class)")
+	fl.BoolVar(&o.Ephemeral, "ephemeral", false, "keep Redis' data in an emptyDir, lost with the pod, instead of a claim")
+	fl.StringVar(&o.Memory, "memory", manifest.DefaultRedisMemory, "memory limit of Redis' container; Redis takes new items up to 80% of it")
+	fl.BoolVar(&o.Recreate, "recreate", false, "let init replace a Redis pod whose data is in an emptyDir (the queues it holds are lost)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the objects, contact nothing) or "server" (have the API server validate them, save nothing)`)
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for Redis to be ready")
 	fl.BoolVar(&o.Wait, "wait", o.Wait, "wait until Redis is ready")
@@ -162,18 +179,31 @@ func (o *InitOptions) Validate() error {
 				s, manifest.PasswordSecretName(o.service))
 		}
 	}
-	// The generators check the rest (--storage, --storage-class, the names).
-	_, err := manifest.Redis(o.redisOptions("validate"))
+	if o.Ephemeral && (o.Storage != "" || o.StorageClass != "") {
+		return errors.New("--ephemeral keeps Redis' data in an emptyDir, --storage and --storage-class on a claim: choose one")
+	}
+	// The generators check the rest (--storage, --storage-class, --memory, the names).
+	_, err := manifest.Redis(o.redisOptions("validate", o.flagStorage()))
 	return inFlagTerms(err, redisOptionFlags)
 }
 
-func (o *InitOptions) redisOptions(password string) manifest.RedisOptions {
+// flagStorage is the storage the flags ask for, for a Redis that does not
+// exist yet, in a cluster that can provision claims.
+func (o *InitOptions) flagStorage() storagePlan {
+	if o.Ephemeral {
+		return storagePlan{}
+	}
+	return storagePlan{size: o.sizeOr(defaultStorage), class: o.StorageClass}
+}
+
+func (o *InitOptions) redisOptions(password string, storage storagePlan) manifest.RedisOptions {
 	ro := manifest.RedisOptions{
 		Name:         o.service,
 		Image:        o.Image,
 		Password:     password,
-		Storage:      o.Storage,
-		StorageClass: o.StorageClass,
+		Storage:      storage.size,
+		StorageClass: storage.class,
+		Memory:       o.Memory,
 		TLS:          o.cert,
 	}
 	if o.explicitNS {
@@ -198,7 +228,7 @@ func (o *InitOptions) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		objs, err := manifest.Redis(o.redisOptions(password))
+		objs, err := manifest.Redis(o.redisOptions(password, o.flagStorage()))
 		if err != nil {
 			return err
 		}
@@ -212,22 +242,47 @@ func (o *InitOptions) Run(ctx context.Context) error {
 	if o.cert, err = o.certificate(ctx); err != nil {
 		return err
 	}
-	objs, err := manifest.Redis(o.redisOptions(password))
+	existing, err := o.existingRedis(ctx)
 	if err != nil {
 		return err
 	}
-	if err := o.checkStorage(ctx); err != nil {
+	storage, err := o.planStorage(ctx, existing)
+	if err != nil {
 		return err
+	}
+	objs, err := manifest.Redis(o.redisOptions(password, storage))
+	if err != nil {
+		return err
+	}
+	replaced := existing != nil && existing.Annotations[manifest.AnnotationPodTemplateHash] != objs.Deployment.Annotations[manifest.AnnotationPodTemplateHash]
+	emptyDirLost := replaced && dataVolume(existing) == ""
+	if emptyDirLost && !o.Recreate && o.DryRun == "none" {
+		return errors.New("init would replace the Redis pod (its settings, image or storage change), and its data is in an emptyDir: " +
+			"the queues it holds would be lost. Let them finish first (kubectl workqueue status QUEUE), then pass --recreate")
+	}
+	for _, n := range storage.notes {
+		fmt.Fprintln(o.ErrOut, n)
 	}
 	deploy, err := o.apply(ctx, objs)
 	if err != nil || o.DryRun == "server" {
 		return err
 	}
-	if objs.PVC == nil && deploy.Op == opConfigured &&
-		!reflect.DeepEqual(deploy.Before.(*appsv1.Deployment).Spec.Template, deploy.Object.(*appsv1.Deployment).Spec.Template) {
-		fmt.Fprintln(o.ErrOut, "Warning: the Redis pod is being replaced; its data was in an emptyDir (no --storage), so the queues it held are lost")
+	if emptyDirLost && deploy.Op == opConfigured {
+		fmt.Fprintln(o.ErrOut, "Warning: the Redis pod is being replaced (--recreate); its data was in an emptyDir, so the queues it held are lost")
 	}
 	return o.wait(ctx, deploy.Object.(*appsv1.Deployment))
+}
+
+// existingRedis is the Redis Deployment of an earlier init, or nil.
+func (o *InitOptions) existingRedis(ctx context.Context) (*appsv1.Deployment, error) {
+	d, err := o.kube.AppsV1().Deployments(o.namespace).Get(ctx, o.service, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading deployment/%s: %w", o.service, err)
+	}
+	return d, nil
 }
 
 // apply applies objs in order, printing each outcome (or, with -o json|yaml,
@@ -330,29 +385,6 @@ func (o *InitOptions) password(ctx context.Context) (string, error) {
 		return p, nil
 	}
 	return newRedisPassword() // a Secret of that name without our key: add it
-}
-
-// checkStorage refuses to move a Redis whose data is on a claim to an
-// emptyDir because --storage was forgotten on a later run.
-func (o *InitOptions) checkStorage(ctx context.Context) error {
-	if o.Storage != "" {
-		return nil
-	}
-	d, err := o.kube.AppsV1().Deployments(o.namespace).Get(ctx, o.service, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading deployment/%s: %w", o.service, err)
-	}
-	claim := manifest.RedisDataClaimName(o.service)
-	for _, v := range d.Spec.Template.Spec.Volumes {
-		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim {
-			return fmt.Errorf("deployment/%s keeps its data on persistentvolumeclaim/%s: pass --storage with the claim's size to keep it "+
-				"(without --storage, Redis would restart on an empty emptyDir)", o.service, claim)
-		}
-	}
-	return nil
 }
 
 // structuredOutput is true for -o json|yaml, whose output must parse.

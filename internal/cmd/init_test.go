@@ -20,6 +20,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -28,6 +30,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 )
@@ -150,19 +153,23 @@ func TestInitDeploysRedisWaitsForItAndIsIdempotent(t *testing.T) {
 	if svc.Spec.Ports[0].Port != manifest.RedisPort {
 		t.Fatalf("service ports %+v", svc.Spec.Ports)
 	}
+	if string(secret.Data[manifest.RedisConfigKey]) != "requirepass \""+password+"\"\n" {
+		t.Fatalf("configuration file %q", secret.Data[manifest.RedisConfigKey])
+	}
 	d := mustGet(t, kube.AppsV1().Deployments("ns").Get, "redis")
 	c := d.Spec.Template.Spec.Containers[0]
-	if c.Image != manifest.DefaultRedisImage || !strings.Contains(strings.Join(c.Args, " "), "--requirepass $(REDIS_PASSWORD)") {
+	if c.Image != manifest.DefaultRedisImage || c.Args[0] != manifest.RedisConfigFile || strings.Contains(strings.Join(c.Args, " "), password) {
 		t.Fatalf("container image %s args %q", c.Image, c.Args)
-	}
-	if ref := c.Env[0].ValueFrom.SecretKeyRef; ref.Name != "redis-auth" || ref.Key != manifest.PasswordSecretKey {
-		t.Fatalf("password env %+v", c.Env)
 	}
 	if m := d.ManagedFields; len(m) == 0 || m[0].Manager != manifest.FieldManager || m[0].Operation != metav1.ManagedFieldsOperationApply {
 		t.Fatalf("not server-side applied by %s: %+v", manifest.FieldManager, m)
 	}
+	// The fake cluster has no default StorageClass.
 	if _, err := kube.CoreV1().PersistentVolumeClaims("ns").Get(ctx, "redis-data", metav1.GetOptions{}); err == nil {
-		t.Fatal("a claim without --storage")
+		t.Fatal("a claim without a default StorageClass")
+	}
+	if !strings.Contains(r.errOut, "Warning: the cluster has no default StorageClass") || !strings.Contains(r.errOut, "--storage-class NAME") {
+		t.Fatalf("no word of the emptyDir: %s", r.errOut)
 	}
 
 	// Again: nothing changes, the password stays, and init says so.
@@ -181,8 +188,16 @@ func TestInitDeploysRedisWaitsForItAndIsIdempotent(t *testing.T) {
 		t.Fatalf("password rotated from %q to %q", password, got)
 	}
 
-	// A new image changes the Deployment only, and costs the emptyDir's data.
+	// A new image would replace the pod and lose the emptyDir's data: only
+	// with --recreate.
 	r = runInit(t, kube, "--image", "redis:8")
+	if r.err == nil || !strings.Contains(r.err.Error(), "pass --recreate") {
+		t.Fatalf("new image without --recreate: %v\n%s", r.err, r.errOut)
+	}
+	if d := mustGet(t, kube.AppsV1().Deployments("ns").Get, "redis"); d.Spec.Template.Spec.Containers[0].Image != manifest.DefaultRedisImage {
+		t.Fatalf("the refused init changed the image to %s", d.Spec.Template.Spec.Containers[0].Image)
+	}
+	r = runInit(t, kube, "--image", "redis:8", "--recreate")
 	if r.err != nil {
 		t.Fatalf("new image: %v\n%s", r.err, r.errOut)
 	}
@@ -313,7 +328,7 @@ func TestInitDryRunClientWithNoKubeconfigAtAll(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.errOut)
 	}
-	if r.out != "service/redis created (dry run)\ndeployment.apps/redis created (dry run)\n" {
+	if r.out != "persistentvolumeclaim/redis-data created (dry run)\nservice/redis created (dry run)\ndeployment.apps/redis created (dry run)\n" {
 		t.Fatalf("stdout %q", r.out)
 	}
 	r = runWith(t, context.Background(), newFactory(), "", "-n", "team", "init", "--dry-run=client", "-o", "json")
@@ -343,7 +358,7 @@ func TestInitDryRunServerSavesNothing(t *testing.T) {
 		t.Fatalf("stdout %q, want %q", r.out, want)
 	}
 	for _, a := range kube.Actions() {
-		if v := a.GetVerb(); v != "get" && v != "patch" {
+		if v := a.GetVerb(); v != "get" && v != "list" && v != "patch" {
 			t.Fatalf("dry run did %v", a)
 		}
 	}
@@ -432,20 +447,117 @@ func TestInitReportsConflictsAndForcesThemOnRequest(t *testing.T) {
 	}
 }
 
-func TestInitWithStorageAndNotForgettingIt(t *testing.T) {
+// defaultClass is a StorageClass that the cluster uses for claims without one.
+func defaultClass(name string) *storagev1.StorageClass {
+	return &storagev1.StorageClass{
+		ObjectMeta:  metav1.ObjectMeta{Name: name, Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+		Provisioner: "example.com/disk",
+	}
+}
+
+// claimOf is what init's Deployment keeps its data on: the claim's name and
+// size, or "emptyDir".
+func claimOf(t *testing.T, kube *fake.Clientset) string {
+	t.Helper()
+	d := mustGet(t, kube.AppsV1().Deployments("ns").Get, "redis")
+	name := dataVolume(d)
+	if name == "" {
+		return "emptyDir"
+	}
+	pvc := mustGet(t, kube.CoreV1().PersistentVolumeClaims("ns").Get, name)
+	class := ""
+	if pvc.Spec.StorageClassName != nil {
+		class = " " + *pvc.Spec.StorageClassName
+	}
+	return name + " " + pvc.Spec.Resources.Requests.Storage().String() + class
+}
+
+// By default Redis' data is on a claim when the cluster can provision one,
+// and stays where it is on every rerun unless a flag moves it.
+func TestInitStorage(t *testing.T) {
+	type step struct {
+		args    []string
+		want    string // claimOf afterwards
+		err     string // in the error, if it fails
+		message string // on stderr
+	}
+	for _, tc := range []struct {
+		name    string
+		objects []runtime.Object
+		steps   []step
+	}{
+		{"a default StorageClass", []runtime.Object{defaultClass("standard")}, []step{
+			{args: nil, want: "redis-data 1Gi"},
+			{args: nil, want: "redis-data 1Gi"},
+			{args: []string{"--storage", "2Gi"}, want: "redis-data 2Gi"},
+			{args: nil, want: "redis-data 2Gi"},
+			{args: []string{"--ephemeral"}, err: "--ephemeral: deployment/redis keeps its data on persistentvolumeclaim/redis-data"},
+		}},
+		{"no default StorageClass", nil, []step{
+			{args: []string{"--storage", "1Gi"}, err: "no default StorageClass, so the claim would never be bound: name one with --storage-class"},
+			{args: nil, want: "emptyDir", message: "Warning: the cluster has no default StorageClass"},
+			{args: nil, want: "emptyDir", message: "init -n ns --storage 1Gi --recreate"},
+			{args: []string{"--storage-class", "fast"}, err: "pass --recreate"},
+			{args: []string{"--storage-class", "fast", "--recreate"}, want: "redis-data 1Gi fast", message: "queues it held are lost"},
+			{args: []string{"--storage-class", "other"}, err: `persistentvolumeclaim/redis-data has storage class "fast", which cannot change`},
+		}},
+		{"--ephemeral on purpose", []runtime.Object{defaultClass("standard")}, []step{
+			{args: []string{"--ephemeral"}, want: "emptyDir", message: "Note: Redis keeps its data in an emptyDir (--ephemeral)"},
+			// A default claim now would move the data: only when asked to.
+			{args: nil, want: "emptyDir", message: "--recreate"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := fake.NewClientset(tc.objects...)
+			readyWhenDeployed(t, kube, "ns")
+			for i, s := range tc.steps {
+				r := runInit(t, kube, s.args...)
+				switch {
+				case s.err != "":
+					if r.err == nil || !strings.Contains(r.err.Error(), s.err) {
+						t.Fatalf("step %d, init %q: error %v, want %q", i, s.args, r.err, s.err)
+					}
+					continue
+				case r.err != nil:
+					t.Fatalf("step %d, init %q: %v\n%s", i, s.args, r.err, r.errOut)
+				}
+				if got := claimOf(t, kube); got != s.want {
+					t.Fatalf("step %d, init %q: data on %s, want %s\n%s", i, s.args, got, s.want, r.errOut)
+				}
+				if !strings.Contains(r.errOut, s.message) {
+					t.Fatalf("step %d, init %q: stderr lacks %q:\n%s", i, s.args, s.message, r.errOut)
+				}
+			}
+		})
+	}
+}
+
+// A user who may not read StorageClasses (a Role in one namespace) still
+// gets a claim when the cluster has a default class: the API server's dry
+// run of the claim tells.
+func TestInitFindsTheDefaultStorageClassWithoutReadingStorageClasses(t *testing.T) {
 	kube := fake.NewClientset()
+	kube.PrependReactor("list", "storageclasses", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(storagev1.Resource("storageclasses"), "", errors.New("no"))
+	})
+	kube.PrependReactor("patch", "persistentvolumeclaims", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p := a.(k8stesting.PatchActionImpl)
+		if len(p.PatchOptions.DryRun) == 0 {
+			return false, nil, nil
+		}
+		obj, _, err := kubescheme.Codecs.UniversalDeserializer().Decode(p.GetPatch(), nil, nil)
+		if pvc, ok := obj.(*corev1.PersistentVolumeClaim); ok {
+			pvc.Spec.StorageClassName = ptr.To("standard") // what DefaultStorageClass admission does
+		}
+		return true, obj, err
+	})
 	readyWhenDeployed(t, kube, "ns")
-	r := runInit(t, kube, "--storage", "2Gi")
-	if r.err != nil || !strings.Contains(r.out, "persistentvolumeclaim/redis-data created\n") {
-		t.Fatalf("%v\n%s", r.err, r.out)
+	r := runInit(t, kube)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.errOut)
 	}
-	pvc := mustGet(t, kube.CoreV1().PersistentVolumeClaims("ns").Get, "redis-data")
-	if pvc.Spec.Resources.Requests.Storage().String() != "2Gi" {
-		t.Fatalf("claim %+v", pvc.Spec)
-	}
-	r = runInit(t, kube)
-	if r.err == nil || !strings.Contains(r.err.Error(), "pass --storage") {
-		t.Fatalf("rerun without --storage: %v", r.err)
+	if got := claimOf(t, kube); got != "redis-data 1Gi" {
+		t.Fatalf("data on %s\n%s", got, r.errOut)
 	}
 }
 
@@ -456,7 +568,11 @@ func TestInitFlagErrorsNameTheFlagAndChangeNothing(t *testing.T) {
 	}{
 		{[]string{"--storage", "lots"}, `--storage "lots"`},
 		{[]string{"--storage", "-1Gi"}, "greater than zero"},
-		{[]string{"--storage-class", "fast"}, "--storage-class needs --storage"},
+		{[]string{"--storage", "0"}, `--storage "0": must be greater than zero`},
+		{[]string{"--ephemeral", "--storage", "1Gi"}, "--ephemeral keeps Redis' data in an emptyDir, --storage and --storage-class on a claim: choose one"},
+		{[]string{"--ephemeral", "--storage-class", "fast"}, "choose one"},
+		{[]string{"--memory", "lots"}, `--memory "lots": must be a size such as 512Mi`},
+		{[]string{"--memory", "1Mi"}, `--memory "1Mi": must be at least 32Mi`},
 		{[]string{"-o", "table"}, `-o: unable to match a printer suitable for the output format "table"`},
 		{[]string{"--dry-run=maybe"}, `--dry-run "maybe"`},
 		{[]string{"--timeout", "0s"}, "--timeout"},

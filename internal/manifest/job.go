@@ -142,6 +142,17 @@ type JobOptions struct {
 	Lease time.Duration
 	// MaxAttempts is how often an item may fail; 0 leaves it to the worker.
 	MaxAttempts int
+	// RedisTimeout is how long workers retry while Redis is unreachable; 0
+	// leaves it to the worker.
+	RedisTimeout time.Duration
+	// WaitForSeed makes workers wait for a queue that was never seeded
+	// rather than fail (run --allow-empty).
+	WaitForSeed bool
+	// QueueEpoch and QueueSeeded are the queue's identity and seeded count
+	// when the Job is made (queue.Stats), recorded as annotations; "" and 0
+	// when unknown.
+	QueueEpoch  string
+	QueueSeeded int64
 	// Patches apply in order to the Job built from everything above. A patch
 	// may change anything but what the workers need (see Job).
 	Patches []objpatch.Patch
@@ -167,6 +178,8 @@ var reservedEnv = map[string][]string{
 	workerenv.Lease:                      {"lease"},
 	workerenv.MaxAttempts:                {"maxAttempts"},
 	workerenv.MaxItems:                   {"perItem"},
+	workerenv.RedisTimeout:               {"redisTimeout"},
+	workerenv.WaitForSeed:                {"waitForSeed"},
 	workerenv.Item:                       nil, // the worker, per item
 	workerenv.ItemTimeout:                {"itemTimeout"},
 }
@@ -189,6 +202,25 @@ func DefaultPodFailurePolicy() *batchv1.PodFailurePolicy {
 			Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
 		}},
 	}}}
+}
+
+// WorkerExitQueueLost is workqueue-worker's exit status when its queue is
+// not in Redis: it vanished (Redis restarted without its data) or was never
+// seeded.
+const WorkerExitQueueLost = 4
+
+// queueLostRule fails the Job at once when the injected worker in container
+// exits WorkerExitQueueLost: its items are gone, and pods started in its
+// place would find nothing but a missing queue.
+func queueLostRule(container string) batchv1.PodFailurePolicyRule {
+	return batchv1.PodFailurePolicyRule{
+		Action: batchv1.PodFailurePolicyActionFailJob,
+		OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+			ContainerName: ptr.To(container),
+			Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
+			Values:        []int32{WorkerExitQueueLost},
+		},
+	}
 }
 
 // Job returns the Job whose pods work through o.Queue. Invalid options are
@@ -246,6 +278,10 @@ func (o *JobOptions) build() (*batchv1.Job, string, error) {
 		job.Annotations = map[string]string{}
 	}
 	job.Annotations[AnnotationQueue] = o.Queue
+	if o.QueueEpoch != "" {
+		job.Annotations[AnnotationQueueEpoch] = o.QueueEpoch
+		job.Annotations[AnnotationQueueSeeded] = strconv.FormatInt(o.QueueSeeded, 10)
+	}
 
 	spec := &job.Spec
 	spec.Template.Labels = mergeLabels(ours, mergeLabels(o.Labels, spec.Template.Labels))
@@ -287,11 +323,14 @@ func (o *JobOptions) build() (*batchv1.Job, string, error) {
 			pod.ImagePullSecrets = append(pod.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
 		}
 	}
+	c := &pod.Containers[ci]
 	if spec.PodFailurePolicy == nil && pod.RestartPolicy == corev1.RestartPolicyNever {
 		spec.PodFailurePolicy = DefaultPodFailurePolicy()
+		if len(o.Command) > 0 {
+			spec.PodFailurePolicy.Rules = append(spec.PodFailurePolicy.Rules, queueLostRule(c.Name))
+		}
 	}
 
-	c := &pod.Containers[ci]
 	if o.Image != "" {
 		c.Image = o.Image
 	}
@@ -450,6 +489,12 @@ func (o *JobOptions) workerEnv() []corev1.EnvVar {
 	}
 	if o.PerItem {
 		env = append(env, corev1.EnvVar{Name: workerenv.MaxItems, Value: "1"})
+	}
+	if o.RedisTimeout != 0 {
+		env = append(env, corev1.EnvVar{Name: workerenv.RedisTimeout, Value: o.RedisTimeout.String()})
+	}
+	if o.WaitForSeed {
+		env = append(env, corev1.EnvVar{Name: workerenv.WaitForSeed, Value: "true"})
 	}
 	if o.PasswordSecret != nil {
 		env = append(env, corev1.EnvVar{

@@ -13,6 +13,18 @@ const (
 	LabelQueue = "workqueue.kubectl.io/queue"
 	// AnnotationQueue holds the exact queue name of a Job.
 	AnnotationQueue = "workqueue.kubectl.io/queue"
+	// AnnotationQueueEpoch and AnnotationQueueSeeded record the queue's
+	// identity and how many items it had been seeded with when its Job was
+	// created: outside Redis, they survive a Redis that loses its data, so
+	// that wait can tell a lost queue from a drained one, and say how many
+	// items were lost.
+	AnnotationQueueEpoch  = "workqueue.kubectl.io/queue-epoch"
+	AnnotationQueueSeeded = "workqueue.kubectl.io/queue-seeded"
+
+	// AnnotationPodTemplateHash on the Redis Deployment is a hash of the pod
+	// template init generated: a rerun of init tells by it, before applying,
+	// whether the Redis pod would be replaced (and an emptyDir's data lost).
+	AnnotationPodTemplateHash = "workqueue.kubectl.io/pod-template-hash"
 
 	// LabelKueueQueue names the Kueue LocalQueue that admits a Job.
 	LabelKueueQueue = "kueue.x-k8s.io/queue-name"

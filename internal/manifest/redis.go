@@ -2,7 +2,11 @@ package manifest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,13 +33,30 @@ const (
 	LabelName     = "app.kubernetes.io/name"
 	LabelInstance = "app.kubernetes.io/instance"
 
-	redisContainer   = "redis"
-	redisPortName    = "redis"
-	redisDataVolume  = "data"
-	redisDataDir     = "/data"
-	redisTLSVolume   = "tls"
-	redisTLSDir      = "/tls"
-	redisPasswordEnv = "REDIS_PASSWORD"
+	// DefaultRedisMemory is the Redis container's memory limit unless --memory
+	// says otherwise.
+	DefaultRedisMemory = "512Mi"
+	// RedisConfigKey is the key of the password Secret that holds Redis'
+	// configuration file with the password (requirepass), so that the
+	// password is in no process' arguments or environment.
+	RedisConfigKey = "redis.conf"
+	// RedisConfigFile is where the Redis container reads that file.
+	RedisConfigFile = redisConfigDir + "/" + RedisConfigKey
+	// MaxMemoryPercent is Redis' maxmemory as a share of the container's
+	// memory limit: a full Redis refuses writes (noeviction) before the
+	// kernel kills it, which, with persistence, would replay its append-only
+	// file into the same kill at every restart.
+	MaxMemoryPercent = 80
+	// RedisDataVolume is the pod's volume that holds Redis' data.
+	RedisDataVolume = "data"
+
+	redisContainer    = "redis"
+	redisPortName     = "redis"
+	redisDataDir      = "/data"
+	redisTLSVolume    = "tls"
+	redisTLSDir       = "/tls"
+	redisConfigVolume = "config"
+	redisConfigDir    = "/etc/redis-auth"
 )
 
 // RedisOptions describe the Redis that 'kubectl workqueue init' deploys.
@@ -53,6 +74,9 @@ type RedisOptions struct {
 	Storage string
 	// StorageClass of the claim; "" is the cluster's default. Needs Storage.
 	StorageClass string
+	// Memory is the container's memory limit; default DefaultRedisMemory.
+	// Redis' maxmemory is MaxMemoryPercent of it.
+	Memory string
 	// Labels are added to every object.
 	Labels map[string]string
 	// TLS makes Redis speak only TLS, with this certificate; nil: plain TCP.
@@ -115,7 +139,10 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 	if o.Image == "" {
 		o.Image = DefaultRedisImage
 	}
-	size, err := o.validate()
+	if o.Memory == "" {
+		o.Memory = DefaultRedisMemory
+	}
+	size, memory, err := o.validate()
 	if err != nil {
 		return nil, err
 	}
@@ -135,15 +162,28 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 	if o.TLS != nil {
 		plainPort = "0" // TLS only: no plain port at all
 	}
-	args := []string{
+	var args []string
+	if o.Password != "" {
+		// redis-server's first argument may be a configuration file: the
+		// password comes from there, not from the command line, where any
+		// process of the node could read it.
+		args = append(args, RedisConfigFile)
+	}
+	// Every write goes to the append-only file, flushed to disk every second;
+	// a full Redis refuses writes rather than evict items, which would lose
+	// them without a word.
+	args = append(args,
 		"--appendonly", "yes",
+		"--appendfsync", "everysec",
 		"--dir", redisDataDir,
 		"--port", plainPort,
 		"--protected-mode", "no",
 		"--save", "",
-	}
-	volumes := []corev1.Volume{{Name: redisDataVolume}}
-	mounts := []corev1.VolumeMount{{Name: redisDataVolume, MountPath: redisDataDir}}
+		"--maxmemory", fmt.Sprint(memory.Value()*MaxMemoryPercent/100),
+		"--maxmemory-policy", "noeviction",
+	)
+	volumes := []corev1.Volume{{Name: RedisDataVolume}}
+	mounts := []corev1.VolumeMount{{Name: RedisDataVolume, MountPath: redisDataDir}}
 	if o.TLS != nil {
 		objs.TLSSecret = &corev1.Secret{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
@@ -175,24 +215,24 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 		}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: redisTLSVolume, MountPath: redisTLSDir, ReadOnly: true})
 	}
-	var env []corev1.EnvVar
 	if o.Password != "" {
 		objs.Secret = &corev1.Secret{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 			ObjectMeta: meta(PasswordSecretName(o.Name)),
 			Type:       corev1.SecretTypeOpaque,
-			Data:       map[string][]byte{PasswordSecretKey: []byte(o.Password)},
+			Data: map[string][]byte{
+				PasswordSecretKey: []byte(o.Password),
+				RedisConfigKey:    []byte("requirepass " + quoteRedisConfig(o.Password) + "\n"),
+			},
 		}
-		env = []corev1.EnvVar{{
-			Name: redisPasswordEnv,
-			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: PasswordSecretName(o.Name)},
-				Key:                  PasswordSecretKey,
-			}},
-		}}
-		// Kubernetes expands $(REDIS_PASSWORD) from env; the password never
-		// appears in the Deployment.
-		args = append(args, "--requirepass", "$("+redisPasswordEnv+")")
+		volumes = append(volumes, corev1.Volume{Name: redisConfigVolume, VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{
+				SecretName:  PasswordSecretName(o.Name),
+				Items:       []corev1.KeyToPath{{Key: RedisConfigKey, Path: RedisConfigKey}},
+				DefaultMode: ptr.To[int32](0o440), // the redis group (fsGroup) reads it
+			},
+		}})
+		mounts = append(mounts, corev1.VolumeMount{Name: redisConfigVolume, MountPath: redisConfigDir, ReadOnly: true})
 	}
 
 	data := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
@@ -256,7 +296,6 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Command:         []string{"redis-server"},
 						Args:            args,
-						Env:             env,
 						Ports: []corev1.ContainerPort{{
 							Name:          redisPortName,
 							ContainerPort: RedisPort,
@@ -274,7 +313,7 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 								corev1.ResourceMemory: resource.MustParse("64Mi"),
 							},
 							Limits: corev1.ResourceList{
-								corev1.ResourceMemory: resource.MustParse("512Mi"),
+								corev1.ResourceMemory: *memory,
 							},
 						},
 						VolumeMounts:    mounts,
@@ -285,16 +324,30 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 			},
 		},
 	}
+	objs.Deployment.Annotations = map[string]string{AnnotationPodTemplateHash: templateHash(&objs.Deployment.Spec.Template)}
 	return objs, nil
 }
 
+// templateHash identifies a pod template: equal templates, equal hashes.
+func templateHash(t *corev1.PodTemplateSpec) string {
+	b, err := json.Marshal(t)
+	if err != nil {
+		panic(err) // a typed object always marshals
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// minRedisMemory is the least --memory that leaves Redis room to start and
+// hold a few items.
+var minRedisMemory = resource.MustParse("32Mi")
+
 // validate checks o (with defaults applied) and returns the parsed storage size
-// (nil for emptyDir).
-func (o *RedisOptions) validate() (*resource.Quantity, error) {
+// (nil for emptyDir) and memory limit.
+func (o *RedisOptions) validate() (size, memory *resource.Quantity, err error) {
 	var errs fieldErrors
 	errs.namespace(o.Namespace)
 	errs.dns1035Label("name", o.Name)
-	var size *resource.Quantity
 	if o.Storage != "" {
 		q, err := resource.ParseQuantity(o.Storage)
 		switch {
@@ -312,8 +365,41 @@ func (o *RedisOptions) validate() (*resource.Quantity, error) {
 		}
 		errs.dns1123Subdomain("storageClass", o.StorageClass)
 	}
+	q, merr := resource.ParseQuantity(o.Memory)
+	switch {
+	case merr != nil:
+		errs.add("memory", o.Memory, "must be a size such as 512Mi: "+merr.Error())
+	case q.Cmp(minRedisMemory) < 0:
+		errs.add("memory", o.Memory, "must be at least "+minRedisMemory.String())
+	default:
+		memory = &q
+	}
 	errs.labels(o.Labels, LabelManagedBy, LabelName, LabelInstance)
-	return size, errs.err()
+	if err := errs.err(); err != nil {
+		return nil, nil, err
+	}
+	return size, memory, nil
+}
+
+// quoteRedisConfig quotes s as a string of Redis' configuration file, which
+// understands double quotes with backslash escapes.
+func quoteRedisConfig(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // restrictedContainerContext is what the "restricted" Pod Security Standard

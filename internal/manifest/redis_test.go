@@ -1,15 +1,23 @@
 package manifest
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 )
 
 const testPassword = "s3cr3t-Pa55"
@@ -58,12 +66,57 @@ func TestRedisDefaults(t *testing.T) {
 	if got := r.Deployment.Spec.Template.Spec.Volumes[0].EmptyDir; got == nil {
 		t.Errorf("data volume = %+v, want an emptyDir", r.Deployment.Spec.Template.Spec.Volumes[0])
 	}
-	wantArgs := []string{"--appendonly", "yes", "--dir", "/data", "--port", "6379", "--protected-mode", "no", "--save", ""}
+	// Durable: every write appended and flushed each second; full rather
+	// than evicting, below the container's limit (80% of 512Mi).
+	wantArgs := []string{"--appendonly", "yes", "--appendfsync", "everysec", "--dir", "/data", "--port", "6379",
+		"--protected-mode", "no", "--save", "", "--maxmemory", "429496729", "--maxmemory-policy", "noeviction"}
 	if !reflect.DeepEqual(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
-	if len(c.Env) != 0 {
-		t.Errorf("env = %v, want none without a password", c.Env)
+	if got := c.Resources.Limits.Memory().String(); got != "512Mi" {
+		t.Errorf("memory limit = %s, want 512Mi", got)
+	}
+	if len(c.Env) != 0 || len(c.VolumeMounts) != 1 {
+		t.Errorf("env = %v, mounts = %v: want no password file without a password", c.Env, c.VolumeMounts)
+	}
+}
+
+// --memory sets the container's limit and Redis' maxmemory below it.
+func TestRedisMemory(t *testing.T) {
+	for memory, maxmemory := range map[string]string{"1Gi": "858993459", "100M": "80000000", "32Mi": "26843545"} {
+		c := mustRedis(t, RedisOptions{Memory: memory}).Deployment.Spec.Template.Spec.Containers[0]
+		if got := c.Resources.Limits.Memory().String(); got != memory {
+			t.Errorf("--memory %s: limit %s", memory, got)
+		}
+		if i := slices.Index(c.Args, "--maxmemory"); i < 0 || c.Args[i+1] != maxmemory {
+			t.Errorf("--memory %s: args %q, want --maxmemory %s", memory, c.Args, maxmemory)
+		}
+	}
+}
+
+// The password reaches Redis through a configuration file in the Secret,
+// which Redis reads as it should, whatever the password's bytes.
+func TestRedisConfigFileSetsThePassword(t *testing.T) {
+	for _, password := range []string{testPassword, `quo"te back\slash sp ace`, "tab\tnewline\nbyte\x01\xff"} {
+		r := mustRedis(t, RedisOptions{Password: password})
+		path := filepath.Join(t.TempDir(), RedisConfigKey)
+		if err := os.WriteFile(path, r.Secret.Data[RedisConfigKey], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The pod passes the file as redis-server's first argument; the
+		// test server takes its own arguments first, so include it.
+		addr := redistest.Start(t, "--include", path)
+		rdb := redis.NewClient(&redis.Options{Addr: addr, Password: password})
+		err := rdb.Ping(context.Background()).Err()
+		rdb.Close()
+		if err != nil {
+			t.Errorf("password %q: %v", password, err)
+		}
+		noAuth := redis.NewClient(&redis.Options{Addr: addr})
+		if err := noAuth.Ping(context.Background()).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+			t.Errorf("password %q: without it PING = %v, want NOAUTH", password, err)
+		}
+		noAuth.Close()
 	}
 }
 
@@ -154,30 +207,35 @@ func TestRedisWiring(t *testing.T) {
 		t.Error("no memory limit")
 	}
 
-	// The password comes from the Secret, through $(REDIS_PASSWORD).
+	// The password comes from the Secret, in a configuration file that is
+	// redis-server's first argument: in no argv, no environment.
 	if r.Secret.Name != PasswordSecretName("q") || string(r.Secret.Data[PasswordSecretKey]) != testPassword || r.Secret.Type != corev1.SecretTypeOpaque {
 		t.Errorf("secret = %+v", r.Secret)
 	}
-	n := len(c.Args)
-	if n < 2 || c.Args[n-2] != "--requirepass" || c.Args[n-1] != "$(REDIS_PASSWORD)" {
-		t.Errorf("args = %q, want to end with --requirepass $(REDIS_PASSWORD)", c.Args)
+	if len(c.Args) == 0 || c.Args[0] != RedisConfigFile {
+		t.Errorf("args = %q, want the configuration file %s first", c.Args, RedisConfigFile)
 	}
-	if len(c.Env) != 1 || c.Env[0].Name != "REDIS_PASSWORD" || c.Env[0].Value != "" || c.Env[0].ValueFrom == nil ||
-		c.Env[0].ValueFrom.SecretKeyRef.Name != r.Secret.Name || c.Env[0].ValueFrom.SecretKeyRef.Key != PasswordSecretKey {
-		t.Errorf("env = %+v, want REDIS_PASSWORD from the Secret", c.Env)
+	if len(c.Env) != 0 {
+		t.Errorf("env = %+v, want none", c.Env)
 	}
 	for _, obj := range []runtime.Object{r.Service, r.Deployment, r.PVC} {
 		if strings.Contains(toYAML(t, obj), testPassword) {
 			t.Errorf("%T contains the password", obj)
 		}
 	}
+	cv := pod.Spec.Volumes[1]
+	if cv.Secret == nil || cv.Secret.SecretName != r.Secret.Name || len(cv.Secret.Items) != 1 || cv.Secret.Items[0].Key != RedisConfigKey {
+		t.Errorf("volume = %+v, want the Secret's %s", cv, RedisConfigKey)
+	}
 
-	// The data volume is the claim, mounted where Redis writes.
+	// The data volume is the claim, mounted where Redis writes; the
+	// configuration file where Redis reads it.
 	v := pod.Spec.Volumes[0]
 	if v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != r.PVC.Name {
 		t.Errorf("volume = %+v, want claim %q", v, r.PVC.Name)
 	}
-	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].Name != v.Name || c.VolumeMounts[0].MountPath != "/data" {
+	if len(c.VolumeMounts) != 2 || c.VolumeMounts[0].Name != v.Name || c.VolumeMounts[0].MountPath != "/data" ||
+		c.VolumeMounts[1].Name != cv.Name || c.VolumeMounts[1].MountPath+"/"+RedisConfigKey != RedisConfigFile || !c.VolumeMounts[1].ReadOnly {
 		t.Errorf("mounts = %+v", c.VolumeMounts)
 	}
 	if got := r.PVC.Spec.Resources.Requests[corev1.ResourceStorage]; got.String() != "1Gi" {
@@ -214,6 +272,9 @@ func TestRedisValidation(t *testing.T) {
 		{RedisOptions{Storage: "-1Gi"}, "storage", `storage "-1Gi": must be greater than zero`},
 		{RedisOptions{StorageClass: "fast"}, "storageClass", `storageClass needs storage`},
 		{RedisOptions{Storage: "1Gi", StorageClass: "Fast_SSD"}, "storageClass", `storageClass "Fast_SSD": `},
+		{RedisOptions{Memory: "plenty"}, "memory", `memory "plenty": must be a size such as 512Mi`},
+		{RedisOptions{Memory: "0"}, "memory", `memory "0": must be at least 32Mi`},
+		{RedisOptions{Memory: "16Mi"}, "memory", `memory "16Mi": must be at least 32Mi`},
 		{RedisOptions{Labels: map[string]string{LabelInstance: "x"}}, "labels", `labels "app.kubernetes.io/instance": is set by kubectl-workqueue`},
 		{RedisOptions{Labels: map[string]string{LabelManagedBy: "me"}}, "labels", `labels "app.kubernetes.io/managed-by": is set by kubectl-workqueue`},
 		{RedisOptions{Labels: map[string]string{"bad key": "x"}}, "labels", `labels "bad key": invalid label key`},

@@ -238,11 +238,18 @@ func (e *env) initRedis(extra ...string) result {
 	return e.mustWQ(append([]string{"init", "--image", redisImage}, extra...)...)
 }
 
+// redisAuth starts a shell script run in the Redis pod: it gives redis-cli
+// the password init gave Redis, which Redis reads from its configuration
+// file (manifest.RedisConfigFile).
+const redisAuth = `conf=/etc/redis-auth/redis.conf
+[ -r "$conf" ] && export REDISCLI_AUTH="$(sed -n 's/^requirepass "\(.*\)"$/\1/p' "$conf")"
+`
+
 // redisCLI runs redis-cli inside the Redis pod, with the password that init
 // gave it, and returns its output.
 func (e *env) redisCLI(args ...string) string {
 	e.t.Helper()
-	script := `[ -n "$REDIS_PASSWORD" ] && export REDISCLI_AUTH="$REDIS_PASSWORD"; exec redis-cli "$@"`
+	script := redisAuth + `exec redis-cli "$@"`
 	r := e.mustKubectl(append([]string{"exec", "deploy/redis", "-c", "redis", "--", "sh", "-c", script, "sh"}, args...)...)
 	return strings.TrimSpace(r.stdout)
 }

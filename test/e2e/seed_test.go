@@ -59,8 +59,7 @@ func TestSeedConnectionDropped(t *testing.T) {
 	// The killer waits inside the Redis pod until the queue has 50,000
 	// items (it polls with a fresh redis-cli each time, a few ms apart), then
 	// kills every normal client connection, the seed's among them.
-	killer := `[ -n "$REDIS_PASSWORD" ] && export REDISCLI_AUTH="$REDIS_PASSWORD"
-end=$(( $(date +%s) + 120 ))
+	killer := redisAuth + `end=$(( $(date +%s) + 120 ))
 until [ "$(redis-cli LLEN drop)" -ge 50000 ] 2>/dev/null; do
   [ "$(date +%s)" -lt "$end" ] || { echo "queue never reached 50000 items"; exit 3; }
 done
