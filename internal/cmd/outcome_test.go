@@ -14,6 +14,31 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
+// wait follows the queue it started on, and notices when the one in Redis
+// is another.
+func TestQueueRefFollowsOneQueue(t *testing.T) {
+	var r queueRef
+	for i, tc := range []struct {
+		st   queue.Stats
+		same bool
+	}{
+		{queue.Stats{}, true},                                // not seeded yet (run --allow-empty)
+		{queue.Stats{Epoch: "e1", Seeded: 5}, true},          // seeded: this is the queue
+		{queue.Stats{Epoch: "e1", Seeded: 9, Done: 2}, true}, // seeded more
+		{queue.Stats{Epoch: "e1", Seeded: 7}, false},         // fewer than before
+		{queue.Stats{}, false},                               // gone
+		{queue.Stats{Epoch: "e2", Seeded: 9}, false},         // another one
+		{queue.Stats{Epoch: "e1", Seeded: 9, Done: 9}, true},
+	} {
+		if got := r.observe(&tc.st); got != tc.same {
+			t.Errorf("step %d, %+v: observe = %v, want %v", i, tc.st, got, tc.same)
+		}
+	}
+	if r.Epoch != "e1" || r.Seeded != 9 || r.Last.Done != 9 {
+		t.Errorf("ref %+v", r)
+	}
+}
+
 func TestSettleSaysWhatIsMissingAndPicksTheExitStatus(t *testing.T) {
 	base := finish{Job: "wq-thumbs", Namespace: "ns", Elapsed: 90 * time.Second, Complete: true,
 		Pods: "pods: 0 active, 4 succeeded, 0 failed", Queue: "thumbs"}
@@ -44,6 +69,46 @@ func TestSettleSaysWhatIsMissingAndPicksTheExitStatus(t *testing.T) {
 			f.Complete, f.Reason = false, "BackoffLimitExceeded"
 			f.Stats = &queue.Stats{Done: 10, Failed: 2, Pending: 5}
 		}), ExitError, []string{`job "wq-thumbs" failed after 1m30s: BackoffLimitExceeded (10/17 items done`, "2 items in the failed list: kubectl workqueue items thumbs -n ns"}},
+		// Lost outranks everything: a Complete Job whose queue vanished from
+		// Redis did not do its items.
+		{"queue vanished, Job complete", with(func(f *finish) {
+			f.Expected = queueRef{Epoch: "e1", Seeded: 300, Last: &queue.Stats{Epoch: "e1", Seeded: 300, Done: 108, Pending: 190, Processing: 2}}
+			f.Stats = &queue.Stats{}
+			f.Storage = "Redis kept its data in an emptyDir (init --ephemeral), which a new Redis pod starts without"
+		}), ExitItemsLost, []string{"Redis lost queue thumbs", "192 of 300 items unaccounted for", "emptyDir (init --ephemeral)", "completed all the same"}},
+		{"queue vanished mid-run", with(func(f *finish) {
+			f.Complete = false
+			f.Expected = queueRef{Epoch: "e1", Seeded: 300, Last: &queue.Stats{Epoch: "e1", Seeded: 300, Done: 100, Failed: 8}}
+			f.Stats = &queue.Stats{}
+		}), ExitItemsLost, []string{"Redis lost queue thumbs", "192 of 300 items unaccounted for", "kubectl delete job wq-thumbs -n ns"}},
+		{"queue vanished before wait saw it", with(func(f *finish) {
+			f.Complete = false
+			f.Expected = queueRef{Epoch: "e1", Seeded: 300}
+			f.Stats = &queue.Stats{}
+		}), ExitItemsLost, []string{"300 of 300 items unaccounted for"}},
+		{"queue replaced by another", with(func(f *finish) {
+			f.Expected = queueRef{Epoch: "e1", Seeded: 10, Last: &queue.Stats{Epoch: "e1", Seeded: 10, Done: 4}}
+			f.Stats = &queue.Stats{Epoch: "e2", Seeded: 5, Done: 5}
+		}), ExitItemsLost, []string{"another one", "6 of 10 items unaccounted for"}},
+		{"items rolled back", with(func(f *finish) {
+			f.Expected = queueRef{Epoch: "e1", Seeded: 300, Last: &queue.Stats{Epoch: "e1", Seeded: 300, Done: 250}}
+			f.Stats = &queue.Stats{Epoch: "e1", Seeded: 280, Done: 280}
+		}), ExitItemsLost, []string{"lost items of queue thumbs", "counts 280 seeded, the Job was started with 300", "20 of 300 items unaccounted for"}},
+		{"lost outranks failed", with(func(f *finish) {
+			f.Expected = queueRef{Epoch: "e1", Seeded: 10}
+			f.Stats = &queue.Stats{Epoch: "e2", Seeded: 10, Failed: 10}
+		}), ExitItemsLost, []string{"10 of 10 items unaccounted for"}},
+		{"vanished after every item was done", with(func(f *finish) {
+			f.Expected = queueRef{Epoch: "e1", Seeded: 300, Last: &queue.Stats{Epoch: "e1", Seeded: 300, Done: 300}}
+			f.Stats = &queue.Stats{}
+		}), 0, []string{"complete in 1m30s"}},
+		{"same queue, every item done", with(func(f *finish) {
+			f.Expected = queueRef{Epoch: "e1", Seeded: 300}
+			f.Stats = &queue.Stats{Epoch: "e1", Seeded: 300, Done: 300}
+		}), 0, []string{"300 items done"}},
+		{"a queue first seen without an epoch", with(func(f *finish) {
+			f.Stats = &queue.Stats{Done: 3}
+		}), 0, []string{"3 items done"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line, err := settle(tc.f)

@@ -29,6 +29,7 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/version"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
+	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/worker"
 )
 
 const runExample = `  # The docs' pattern: the image's own program talks to the queue
@@ -79,6 +80,7 @@ type RunOptions struct {
 	Lease          time.Duration
 	MaxAttempts    int
 	ItemTimeout    time.Duration
+	RedisTimeout   time.Duration
 	DryRun         string
 	Replace        bool
 	AllowEmpty     bool
@@ -89,6 +91,8 @@ type RunOptions struct {
 
 	flagsSet  func(string) bool
 	namespace string
+	// queue is the queue as run read it before making the Job; nil if not read.
+	queue *queue.Stats
 	// explicitNS: -n was given. As kubectl create's, a client dry run's
 	// manifest names a namespace only then, so that it applies anywhere.
 	explicitNS bool
@@ -155,7 +159,8 @@ ones after --stuck-grace.`,
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the Job, contact nothing) or "server" (validate it with the API server)`)
 	fl.Lookup("dry-run").NoOptDefVal = "client"
 	fl.BoolVar(&o.Replace, "replace", false, "delete an existing Job of the same name first")
-	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "start even if the queue has no pending items")
+	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "start even if the queue has no pending items; workers wait for a queue that was never seeded")
+	fl.DurationVar(&o.RedisTimeout, "redis-timeout", 0, "how long the workers ride out an unreachable Redis (restarting, its pod rescheduled) before they give up (with -- COMMAND; default "+worker.DefaultRedisTimeout.String()+")")
 	fl.BoolVar(&o.Wait, "wait", o.Wait, "wait for the Job to finish, showing progress")
 	o.workload.addFlags(cmd)
 	o.waitOptions.addFlags(cmd)
@@ -241,6 +246,9 @@ func (o *RunOptions) Validate() error {
 		return fmt.Errorf("-- COMMAND needs --worker-image: this kubectl-workqueue (%s) is a development build, for which no worker image is published; "+
 			"pass --worker-image %s:<release tag>, or an image of your own built with build/worker/build-image.sh", version.Version, version.WorkerImageRepo)
 	}
+	if o.RedisTimeout < 0 {
+		return fmt.Errorf("--redis-timeout %s: must be positive (0: the worker's default)", o.RedisTimeout)
+	}
 	_, err := o.job(-1)
 	return err
 }
@@ -259,6 +267,11 @@ func (o *RunOptions) job(pending int64) (*batchv1.Job, error) {
 		WorkerImage: o.WorkerImage, PerItem: o.PerItem,
 		ServiceAccount: o.ServiceAccount, ImagePullSecrets: o.PullSecrets, Restricted: o.Restricted,
 		RedisService: o.f.redis.service, ItemTimeout: o.ItemTimeout,
+		RedisTimeout: o.RedisTimeout, WaitForSeed: o.AllowEmpty,
+	}
+	if st := o.queue; st != nil {
+		// On the Job, outside Redis: wait tells by them a queue that Redis lost.
+		jo.QueueEpoch, jo.QueueSeeded = st.Epoch, st.Seeded
 	}
 	switch {
 	case w.Parallelism.auto && pending >= 0:
@@ -490,6 +503,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if err := o.checkWork(st); err != nil {
 			return err
 		}
+		o.queue = st
 		// Items whose workers are gone come back to the queue once the
 		// new workers reclaim them: they need pods too.
 		pending = st.Pending + st.Expired

@@ -130,6 +130,7 @@ func TestRunFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--redis-service", "Redis!", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-service "Redis!": `},
 		{[]string{"--redis-password-secret", "creds:", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-password-secret "creds:": want NAME or NAME:KEY`},
 		{[]string{"--redis-password-secret", "s:a/b", "run", "q", "--image", "x", "--dry-run=client"}, `--redis-password-secret KEY "a/b": `},
+		{[]string{"run", "q", "--image", "x", "--dry-run=client", "--redis-timeout", "-1s"}, "--redis-timeout"},
 	} {
 		r := run(t, "", tc.args...)
 		if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
@@ -202,10 +203,47 @@ func TestRunAppliesTheJobAndWaitsForComplete(t *testing.T) {
 	if job.Annotations[manifest.AnnotationQueue] != q || job.ManagedFields[0].Manager != manifest.FieldManager {
 		t.Fatalf("job not tied to its queue or not applied by us: %v %v", job.Annotations, job.ManagedFields)
 	}
+	// The queue's identity and size are on the Job, where a Redis that loses
+	// its data cannot lose them.
+	if job.Annotations[manifest.AnnotationQueueEpoch] == "" || job.Annotations[manifest.AnnotationQueueSeeded] != "3" {
+		t.Fatalf("job does not record the queue's identity and size: %v", job.Annotations)
+	}
 
 	// Once more: the Job exists and has finished.
 	r = runKube(t, kube, url, "-n", "ns", "run", q, "--image", "worker:v1", "--allow-empty")
 	if r.err == nil || !strings.Contains(r.err.Error(), "already finished (Complete)") || !strings.Contains(r.err.Error(), "--replace") {
 		t.Fatalf("second run: %v", r.err)
+	}
+}
+
+// Workers started before their items (--allow-empty) wait for the first
+// seed; others take a queue that was never seeded for a lost one.
+func TestRunAllowEmptyMakesWorkersWaitForTheSeed(t *testing.T) {
+	noCluster(t)
+	for _, tc := range []struct {
+		args []string
+		want map[string]string
+	}{
+		{[]string{"--allow-empty"}, map[string]string{"WORKQUEUE_WAIT_FOR_SEED": "true"}},
+		{[]string{"--redis-timeout", "10m"}, map[string]string{"WORKQUEUE_WAIT_FOR_SEED": "", "WORKQUEUE_REDIS_TIMEOUT": "10m0s"}},
+	} {
+		args := append([]string{"run", "q", "--image", "x", "--worker-image", "example.com/w:v1", "--dry-run=client", "-o", "yaml"}, tc.args...)
+		r := run(t, "", append(args, "--", "true")...)
+		if r.err != nil {
+			t.Fatalf("%v: %v", tc.args, r.err)
+		}
+		var job batchv1.Job
+		if err := yaml.Unmarshal([]byte(r.out), &job); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{}
+		for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+			env[e.Name] = e.Value
+		}
+		for k, v := range tc.want {
+			if env[k] != v {
+				t.Errorf("%v: %s=%q, want %q", tc.args, k, env[k], v)
+			}
+		}
 	}
 }

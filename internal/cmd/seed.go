@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
@@ -368,12 +370,26 @@ func explainRedis(conn *redisconn.Conn, err error) error {
 	switch {
 	case errors.Is(err, queue.ErrDrained), errors.Is(err, queue.ErrWrongType), errors.Is(err, queue.ErrNoHashTag):
 		return err
+	case errors.As(err, &se) && redis.HasErrorPrefix(se.Err, "OOM"):
+		return &fullError{se}
 	case errors.As(err, &se):
 		se.Err = conn.Explain(se.Err)
 		return se
 	}
 	return conn.Explain(err)
 }
+
+// fullError is a seeding that Redis stopped because it is full: its
+// maxmemory is reached, and it refuses new items rather than evict any.
+type fullError struct{ *queue.SeedError }
+
+func (e *fullError) Error() string {
+	return fmt.Sprintf("Redis is full after %d items: kubectl workqueue init --memory SIZE gives it more "+
+		"(Redis takes items up to %d%% of it, then refuses them rather than evict any); or seed the rest once workers have drained some",
+		e.Pushed, manifest.MaxMemoryPercent)
+}
+
+func (e *fullError) Unwrap() error { return e.SeedError }
 
 // input is where the items come from: the file, stdin, or the arguments
 // (NUL-separated, as arguments cannot hold NUL).

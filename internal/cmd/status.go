@@ -11,8 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 	yaml "go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -98,8 +101,8 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 			}
 			return explainRedis(conn, err)
 		}
-		if st.Seeded == 0 && st.Pending+st.Processing+st.Failed+st.Done == 0 && p.prev == nil {
-			fmt.Fprintf(o.ErrOut, "Warning: queue %q is empty and was never seeded: is the name right?\n", o.Queue)
+		if p.prev == nil {
+			o.warnLoss(ctx, conn, st)
 		}
 		if err := p.print(st); err != nil {
 			return err
@@ -116,6 +119,54 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// warnLoss says, once, what the first snapshot tells of items that are or
+// may be lost: a queue that Redis no longer has though a Job was started on
+// it, counters gone while the queue's identity remains (keys evicted or
+// deleted), and a Redis that evicts keys when full.
+func (o *StatusOptions) warnLoss(ctx context.Context, conn *redisconn.Conn, st *queue.Stats) {
+	if policy, err := queue.EvictionPolicy(ctx, conn.Client); err == nil && policy != "" && policy != "noeviction" {
+		fmt.Fprintf(o.ErrOut, "Warning: Redis deletes keys when it is full (maxmemory-policy %s): evicted items are lost items. "+
+			"Set maxmemory-policy noeviction (kubectl workqueue init does)\n", policy)
+	}
+	switch {
+	case st.Epoch != "" && st.Seeded == 0:
+		fmt.Fprintf(o.ErrOut, "Warning: queue %q has lost its counters (%s:stats) but not its identity: its keys were evicted or deleted; items may be lost\n", o.Queue, o.Queue)
+	case st.Epoch == "" && st.Seeded == 0 && st.Pending+st.Processing+st.Failed+st.Done == 0:
+		if job := o.jobStartedOn(ctx); job != "" {
+			fmt.Fprintf(o.ErrOut, "Warning: Redis no longer has queue %q, which %s was started on: Redis restarted without its data, or the queue was deleted\n", o.Queue, job)
+		} else {
+			fmt.Fprintf(o.ErrOut, "Warning: queue %q is empty and was never seeded: is the name right?\n", o.Queue)
+		}
+	}
+}
+
+// jobStartedOn names a Job of the namespace that run started on the queue
+// when it had been seeded (run records that), e.g. "job wq-q (300 items)";
+// "" if there is none, or Kubernetes cannot be asked.
+func (o *StatusOptions) jobStartedOn(ctx context.Context) string {
+	kube, err := o.f.kubeClient()
+	if err != nil {
+		return ""
+	}
+	ns, err := o.f.namespace()
+	if err != nil {
+		return ""
+	}
+	// A hint only: a cluster that does not answer soon does not hold status up.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	jobs, err := kube.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: manifest.LabelQueue + "=" + manifest.QueueLabelValue(o.Queue)})
+	if err != nil {
+		return ""
+	}
+	for _, j := range jobs.Items {
+		if j.Annotations[manifest.AnnotationQueue] == o.Queue && j.Annotations[manifest.AnnotationQueueEpoch] != "" {
+			return fmt.Sprintf("job %s (%s items)", j.Name, j.Annotations[manifest.AnnotationQueueSeeded])
+		}
+	}
+	return ""
 }
 
 // statusPrinter prints snapshots as a table (with rate and ETA once there

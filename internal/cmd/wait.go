@@ -3,13 +3,16 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -153,6 +156,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		reader = newQueueReader(o.f, o.IOStreams, name, job)
 		defer reader.close()
 	}
+	expected := jobQueueRef(job)
 	stats, warnings := o.queueStats(waitCtx, reader)
 
 	for {
@@ -175,9 +179,23 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 				if o.Logs {
 					<-logsDone
 				}
-				return o.done(ctx, ev.Done, prog, reader)
+				return o.done(ctx, ev.Done, prog, reader, expected)
 			}
 		case st := <-stats:
+			if !expected.observe(st) {
+				// Not the queue the Job was started on: unless every item
+				// was done before it went, waiting longer cannot end well.
+				f := o.finish(prog, reader, false, time.Time{})
+				f.Stats, f.Expected = st, expected
+				if f.lost() != "" {
+					prog.clear()
+					close(finished)
+					f.Storage = o.storageHint(ctx, reader)
+					_, err := settle(f)
+					return err
+				}
+				continue
+			}
 			prog.queue = st
 			prog.draw(false)
 		case msg := <-warnings:
@@ -223,8 +241,10 @@ type queueReader struct {
 	name    string
 	redis   redisFlags // the flags, or the Redis the Job's workers were given
 
-	mu   sync.Mutex
-	conn *redisconn.Conn
+	mu      sync.Mutex
+	conn    *redisconn.Conn
+	dropped bool // a connection failed and was closed
+	again   bool // and one was made again since
 }
 
 // newQueueReader reads the queue called name of job: in the Redis of the
@@ -233,6 +253,9 @@ func newQueueReader(f *factory, streams genericiooptions.IOStreams, name string,
 	return &queueReader{f: f, streams: streams, name: name, redis: f.redis.forJob(job)}
 }
 
+// stats reads the queue once. A connection that fails is dropped, so that
+// the next call connects again: through a new port-forward, to the Redis
+// pod that replaced the one that went away.
 func (r *queueReader) stats(ctx context.Context) (*queue.Stats, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -241,7 +264,8 @@ func (r *queueReader) stats(ctx context.Context) (*queue.Stats, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.conn = conn
+		r.conn, r.again = conn, r.dropped
+		r.dropped = false
 	}
 	q, err := openQueue(r.conn, r.name)
 	if err != nil {
@@ -249,9 +273,44 @@ func (r *queueReader) stats(ctx context.Context) (*queue.Stats, error) {
 	}
 	st, err := q.Stats(ctx)
 	if err != nil {
-		return nil, explainRedis(r.conn, err)
+		err = explainRedis(r.conn, err)
+		var rerr redis.Error
+		if !errors.As(err, &rerr) && ctx.Err() == nil {
+			// Not Redis' own answer (LOADING, say): the connection broke.
+			r.conn.Close()
+			r.conn, r.dropped = nil, true
+		}
+		return nil, err
 	}
 	return st, nil
+}
+
+// reconnected reports, once, that the connection was made again after one
+// broke.
+func (r *queueReader) reconnected() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	again := r.again
+	r.again = false
+	return again
+}
+
+// retryInterval is how often a broken connection to the queue is retried.
+const retryInterval = time.Second
+
+// statsUntil reads the queue, trying again while it fails, until ctx ends.
+func (r *queueReader) statsUntil(ctx context.Context) (*queue.Stats, error) {
+	for {
+		st, err := r.stats(ctx)
+		if err == nil || ctx.Err() != nil {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(retryInterval):
+		}
+	}
 }
 
 func (r *queueReader) close() {
@@ -264,13 +323,20 @@ func (r *queueReader) close() {
 }
 
 // queueStats streams the Job's queue statistics every two seconds, for as
-// long as ctx lasts. Without a reachable queue the progress shows the pods
-// alone, after one warning.
+// long as ctx lasts, also with --quiet: they tell a lost queue. Without a
+// reachable queue the progress shows the pods alone, after one warning; a
+// connection that breaks (Redis restarted, its pod replaced) is made again.
 func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *queue.Stats, <-chan string) {
 	out := make(chan *queue.Stats, 1)
-	warnings := make(chan string, 1)
-	if r == nil || o.Quiet {
+	warnings := make(chan string, 4)
+	if r == nil {
 		return out, warnings
+	}
+	warn := func(msg string) {
+		select {
+		case warnings <- msg:
+		default: // the wait is busy ending: drop it
+		}
 	}
 	go func() {
 		tick := time.NewTicker(2 * time.Second)
@@ -280,13 +346,17 @@ func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *q
 			st, err := r.stats(ctx)
 			switch {
 			case err == nil:
+				if r.reconnected() {
+					warn("queue progress: connected to Redis again")
+				}
+				warned = false
 				select {
 				case out <- st:
 				case <-ctx.Done():
 					return
 				}
 			case ctx.Err() == nil && !warned:
-				warnings <- "queue progress unavailable: " + err.Error()
+				warn("queue progress unavailable, retrying: " + err.Error())
 				warned = true
 			}
 			select {
@@ -332,17 +402,16 @@ const finalStatsTimeout = 30 * time.Second
 
 // done reports the finished Job: the final account of its queue decides
 // between success and what is missing.
-func (o *WaitOptions) done(ctx context.Context, out *jobwatch.Outcome, prog *jobProgress, reader *queueReader) error {
-	f := finish{
-		Job: o.Job, Namespace: o.namespace, Complete: out.Complete,
-		Elapsed: ranFor(prog.start, out.Finished),
-		Pods:    prog.podSummary(),
-	}
+func (o *WaitOptions) done(ctx context.Context, out *jobwatch.Outcome, prog *jobProgress, reader *queueReader, expected queueRef) error {
+	f := o.finish(prog, reader, out.Complete, out.Finished)
+	f.Expected = expected
 	if reader != nil {
-		f.Queue = reader.name
 		readCtx, cancel := context.WithTimeout(ctx, finalStatsTimeout)
-		f.Stats, f.StatsErr = reader.stats(readCtx)
+		f.Stats, f.StatsErr = reader.statsUntil(readCtx)
 		cancel()
+	}
+	if f.lost() != "" {
+		f.Storage = o.storageHint(ctx, reader)
 	}
 	if !out.Complete {
 		o.printFailedPodLogs(ctx)
@@ -367,6 +436,40 @@ func ranFor(start, finished time.Time) time.Duration {
 		end = finished
 	}
 	return end.Sub(start).Round(100 * time.Millisecond)
+}
+
+// finish is what wait knows of the Job, finished at finished (zero: not, or
+// not known), for settle.
+func (o *WaitOptions) finish(prog *jobProgress, reader *queueReader, complete bool, finished time.Time) finish {
+	f := finish{
+		Job: o.Job, Namespace: o.namespace, Complete: complete,
+		Elapsed: ranFor(prog.start, finished),
+		Pods:    prog.podSummary(),
+	}
+	if reader != nil {
+		f.Queue = reader.name
+	}
+	return f
+}
+
+// jobQueueRef is the queue the Job was started on, as run recorded it.
+func jobQueueRef(job *batchv1.Job) queueRef {
+	seeded, _ := strconv.ParseInt(job.Annotations[manifest.AnnotationQueueSeeded], 10, 64)
+	return queueRef{Epoch: job.Annotations[manifest.AnnotationQueueEpoch], Seeded: seeded}
+}
+
+// storageHint says, for a lost queue, that Redis keeps its data where a
+// new pod does not find it; "" when it does not (or that is unknown, e.g.
+// for a Redis reached by URL).
+func (o *WaitOptions) storageHint(ctx context.Context, reader *queueReader) string {
+	if reader == nil || reader.redis.url != "" || reader.redis.urlSecret != "" || o.kube == nil {
+		return ""
+	}
+	d, err := o.kube.AppsV1().Deployments(o.namespace).Get(ctx, reader.redis.service, metav1.GetOptions{})
+	if err != nil || dataVolume(d) != "" {
+		return ""
+	}
+	return "Redis kept its data in an emptyDir (init --ephemeral), which a new Redis pod starts without"
 }
 
 // printFailedPodLogs shows the last lines of each failed pod's logs, which
