@@ -23,11 +23,13 @@ flock 9
 
 built() {
   local f
-  for f in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy criclean; do
+  for f in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy criclean lk8s-provisioner; do
     [[ -x $BIN/$f ]] || return 1
   done
   for f in pause pyredis; do [[ -f $IMAGES/$f.tar ]] || return 1; done
-  [[ $WITH_DNS != 1 || -f $IMAGES/coredns.tar ]]
+  [[ $WITH_DNS != 1 || -f $IMAGES/coredns.tar ]] || return 1
+  # a provisioner whose source changed since it was built is rebuilt
+  cmp -s "$HERE/provisioner/main.go" "$LAB/build/provisioner/main.go"
 }
 if ! built; then
   log "build outputs missing in $LAB - running build.sh (cold: ~20 min)"

@@ -39,7 +39,7 @@ CLUSTER_DNS_IP=10.96.0.10
 # default (build.sh builds CoreDNS, up.sh requires and deploys it).
 WITH_DNS=${LK8S_WITH_DNS:-1}
 # every daemon up.sh starts, in start order
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager provisioner kube-scheduler containerd kubelet kube-proxy)
 
 export CONTAINERD_ADDRESS=$CONTAINERD_SOCK
 export PATH=$BIN:$PATH

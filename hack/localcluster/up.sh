@@ -18,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SMOKE=1
 [[ ${1:-} == --no-smoke ]] && SMOKE=0
 [[ $(id -u) == 0 ]] || die "must run as root"
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy lk8s-provisioner; do
   [[ -x $BIN/$b ]] || die "$BIN/$b missing - run build.sh first"
 done
 for f in "$IMAGES/pause.tar" "$IMAGES/pyredis.tar"; do
@@ -91,6 +91,18 @@ kc() { kubectl --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 #    DEL) and starts new ones for the pods still stored in etcd.
 #  - bridges, sysctls, isolation rules: reused / re-applied idempotently below;
 #    kube-proxy and the kubelet resync their own iptables chains.
+# The provisioner is rebuilt when its source changes (build.sh, through
+# ensure.sh), while the old one may still run a now deleted executable: stop
+# that one, so that the new one starts below.
+if [[ -f $PIDS/provisioner.pid && -f $PIDS/provisioner.exe ]]; then
+  pid=$(cat "$PIDS/provisioner.pid")
+  if [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$(cat "$PIDS/provisioner.exe") (deleted)" ]]; then
+    log "provisioner was rebuilt: stopping the old one (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$PIDS/provisioner.pid" "$PIDS/provisioner.exe"
+  fi
+fi
 for c in "${COMPONENTS[@]}"; do
   if [[ -f $PIDS/$c.pid ]] && ! alive "$c"; then
     log "$c is not running (stale PID file, pid $(cat "$PIDS/$c.pid")) - recovering"
@@ -257,6 +269,11 @@ start kube-controller-manager "$BIN/kube-controller-manager" \
   --concurrent-job-syncs=5 \
   --profiling=false \
   --v=1
+# Dynamic provisioning for the default StorageClass (addons/storage.yaml):
+# hostPath volumes under $STATE/pv that non-root pods can write to.
+start provisioner "$BIN/lk8s-provisioner" \
+  -kubeconfig "$STATE/admin.kubeconfig" \
+  -dir "$STATE/pv"
 start kube-scheduler "$BIN/kube-scheduler" \
   --kubeconfig="$STATE/scheduler.kubeconfig" \
   --authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
@@ -408,6 +425,9 @@ fresh_ready() {
 wait_for 120 "node Ready (fresh kubelet heartbeat)" fresh_ready
 wait_for 60 "default service account" kc -n default get serviceaccount default
 log "node Ready after $(elapsed "$T0")s"
+
+kc apply -f "$HERE/addons/storage.yaml" >/dev/null
+log "default StorageClass local-hostpath (provisioner: $BIN/lk8s-provisioner, volumes in $STATE/pv)"
 
 if ((DNS)); then
   sed -e "s/COREDNS_TAG/${COREDNS_VERSION#v}/" -e "s/CLUSTER_DNS_IP/$CLUSTER_DNS_IP/" \
