@@ -273,6 +273,7 @@ type stats struct {
 	Failed     int64  `json:"failed"`
 	Workers    int64  `json:"workers"`
 	Seeded     int64  `json:"seeded"`
+	Epoch      string `json:"epoch"`
 }
 
 func (e *env) status(queue string) stats {
