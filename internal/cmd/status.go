@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	yaml "go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,32 +81,28 @@ func (o *StatusOptions) Validate() error {
 
 // Run prints the status, once or until the context ends.
 func (o *StatusOptions) Run(ctx context.Context) error {
-	conn, err := o.f.connectRedis(ctx, o.IOStreams)
+	// wait's reader: with --watch, a connection that breaks (the Redis pod
+	// replaced, its port-forward gone) is made again on the next tick.
+	r := &queueReader{f: o.f, streams: o.IOStreams, name: o.Queue, redis: o.f.redis}
+	defer r.close()
+	st, err := r.stats(ctx)
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
 		return err
 	}
-	defer conn.Close()
-	q, err := openQueue(conn, o.Queue)
-	if err != nil {
-		return err
-	}
+	o.warnLoss(ctx, r.conn, st)
 
 	p := newStatusPrinter(o.Out, o.Output, o.Watch)
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
+	broken := false
 	for {
-		st, err := q.Stats(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil
+		if st != nil {
+			if err := p.print(st); err != nil {
+				return err
 			}
-			return explainRedis(conn, err)
-		}
-		if p.prev == nil {
-			o.warnLoss(ctx, conn, st)
-		}
-		if err := p.print(st); err != nil {
-			return err
 		}
 		if !o.Watch {
 			if st.Failed > 0 && o.Output == "" {
@@ -118,7 +115,34 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
+		prev := p.prev
+		st, err = r.stats(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && !reconnectable(err):
+			return err
+		case err != nil:
+			if !broken {
+				fmt.Fprintf(o.ErrOut, "Warning: lost Redis, reconnecting every %v: %v\n", o.Interval, err)
+				broken = true
+			}
+		case r.reconnected():
+			broken = false
+			fmt.Fprintf(o.ErrOut, "Connected to Redis again\n")
+			if prev != nil && prev.Epoch != "" && st.Epoch != prev.Epoch {
+				fmt.Fprintf(o.ErrOut, "Warning: Redis came back without queue %q as it was (its identity changed): its items are lost\n", o.Queue)
+			}
+		}
 	}
+}
+
+// reconnectable says whether err may pass once Redis is back: anything but
+// Redis' own refusal (a key of the wrong type, a rejected password), and
+// Redis loading its data after a restart.
+func reconnectable(err error) bool {
+	var rerr redis.Error
+	return !errors.As(err, &rerr) || redis.IsLoadingError(err)
 }
 
 // warnLoss says, once, what the first snapshot tells of items that are or

@@ -101,3 +101,26 @@ func TestCrashLoopIsReportedWithItsLastLines(t *testing.T) {
 	}
 	t.Logf("reported after %v", r.took.Round(time.Second))
 }
+
+// TestStatusWatchReconnectsToANewRedisPod: status --watch goes on when the
+// Redis pod is replaced, through a port-forward to the new one.
+func TestStatusWatchReconnectsToANewRedisPod(t *testing.T) {
+	requireCommands(t, "init", "seed", "status")
+	e := newEnv(t, "watch")
+	e.initRedis()
+	e.mustWQ("seed", "w", "a", "b")
+	p := e.wqStart(3*time.Minute, "status", "w", "--watch", "--interval", "1s")
+	old, _ := e.redisPod()
+	e.mustKubectl("delete", "pod", old, "--wait=false")
+	eventually(t, 2*time.Minute, time.Second, "status --watch to connect to the new Redis pod", func() bool {
+		return strings.Contains(p.err.String(), "Connected to Redis again")
+	})
+	p.cancel()
+	r := p.wait()
+	if !strings.Contains(r.stderr, "Warning: lost Redis, reconnecting") || strings.Count(r.stdout, "\nw ") < 2 {
+		t.Fatalf("status --watch:\n%v", r)
+	}
+	if strings.Contains(r.stderr, "Warning: Redis came back without queue") {
+		t.Errorf("the queue was lost with the pod (its data is on a claim):\n%v", r)
+	}
+}
