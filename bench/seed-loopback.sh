@@ -45,11 +45,13 @@ ours="$BIN seed q -f $work/items.txt --redis-url redis://127.0.0.1:$PORT >/dev/n
 pipe="redis-cli -p $PORT --pipe <$work/items.resp >/dev/null"
 flush="redis-cli -p $PORT FLUSHALL >/dev/null"
 llen() { redis-cli -p "$PORT" LLEN "$1"; }
+# Redis' own CPU seconds so far.
+redis_cpu() { redis-cli -p "$PORT" INFO cpu | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s }'; }
 
-# Both must push every item.
-eval "$flush; $ours"
+# Both must push every item; how much CPU Redis spends on each.
+eval "$flush"; c0=$(redis_cpu); eval "$ours"; ours_cpu=$(awk -v a="$c0" -v b="$(redis_cpu)" 'BEGIN { printf "%.2f", b - a }')
 [[ $(llen q) == "$N" ]] || die "ours: queue q holds $(llen q), want $N"
-eval "$flush; $pipe"
+eval "$flush"; c0=$(redis_cpu); eval "$pipe"; pipe_cpu=$(awk -v a="$c0" -v b="$(redis_cpu)" 'BEGIN { printf "%.2f", b - a }')
 [[ $(llen pipeq) == "$N" ]] || die "pipe: queue pipeq holds $(llen pipeq), want $N"
 
 hyperfine --warmup 1 --runs "$RUNS" --prepare "$flush" --export-json "$work/times.json" \
@@ -67,14 +69,15 @@ EOF
 )
 [[ $(llen q) == "$((10 * N))" ]] || die "ours: queue q holds $(llen q), want $((10 * N))"
 
-python3 - "$work/times.json" "$N" "$rss" "$(date -u +%Y-%m-%dT%H:%MZ)" <<'EOF' | tee "$RESULTS/seed-loopback.txt"
-import json, statistics, sys
-path, n, rss, when = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+python3 - "$work/times.json" "$N" "$rss" "$(date -u +%Y-%m-%dT%H:%MZ)" "$ours_cpu" "$pipe_cpu" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF' | tee "$RESULTS/seed-loopback.txt"
+import json, sys
+path, n, rss, when, ours_cpu, pipe_cpu, load = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
 r = {x["command"]: x for x in json.load(open(path))["results"]}
 ours, pipe = r["kubectl-workqueue seed -f"], r["redis-cli --pipe"]
-print(f"seeding {n} items from a file into loopback Redis, whole processes ({len(ours['times'])} runs each; {when})")
+print(f"seeding {n} items from a file into loopback Redis, whole processes ({len(ours['times'])} runs each; {when}; load {load})")
 for name, x in (("kubectl-workqueue seed -f", ours), ("redis-cli --pipe (RESP prepared)", pipe)):
     print(f"  {name:34} mean {x['mean']:.3f}s  median {x['median']:.3f}s  user {x['user']:.3f}s  system {x['system']:.3f}s")
 print(f"  ours is {pipe['mean'] / ours['mean']:.2f}x the speed of redis-cli --pipe (means; medians {pipe['median'] / ours['median']:.2f}x)")
+print(f"  Redis' own CPU for one run: ours {ours_cpu}s, redis-cli --pipe {pipe_cpu}s")
 print(f"  peak memory (max RSS) of ours seeding {10 * n} items: {rss} MiB")
 EOF
