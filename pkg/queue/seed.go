@@ -307,8 +307,8 @@ func (s *Seeder) recycle(b []byte) {
 // seeding broke off landed, so that the SeedError says exactly how many items
 // were pushed. Use it with a new connection when the one that broke (a
 // port-forward, say) cannot be used again; it is a no-op when nothing is
-// uncertain. It returns the (updated) error of the run. Call it only after
-// Add, Flush or Close returned an error.
+// uncertain. It returns the (updated) error of the run. Call it after Close
+// returned an error.
 func (s *Seeder) Settle(ctx context.Context, rdb redis.UniversalClient) error {
 	if s.started {
 		<-s.done
