@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/plural"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podlogs"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redisconn"
@@ -285,6 +286,34 @@ func (r *queueReader) stats(ctx context.Context) (*queue.Stats, error) {
 	return st, nil
 }
 
+// reclaimGrace is how long wait must see an item without a lease and without
+// a live worker before it takes the item back; a variable for the tests.
+var reclaimGrace = queue.DefaultReclaimGrace
+
+// reclaim takes back the items of workers that died: no lease and no live
+// worker for reclaimGrace. workqueue-worker and pkg/worker do
+// this themselves, but the docs' rediswq.py workers never do: without it,
+// one of them that crashes holding an item leaves the others looping on a
+// queue that is never empty, and the Job never completes. Reclaim marks an
+// item the first time it sees it so and moves it a grace later, so it is
+// called on every round of the progress while such items exist.
+func (r *queueReader) reclaim(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conn == nil {
+		return 0, nil
+	}
+	q, err := openQueue(r.conn, r.name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := q.Reclaim(ctx, reclaimGrace)
+	if err != nil {
+		return 0, explainRedis(r.conn, err)
+	}
+	return n, nil
+}
+
 // reconnected reports, once, that the connection was made again after one
 // broke.
 func (r *queueReader) reconnected() bool {
@@ -326,6 +355,7 @@ func (r *queueReader) close() {
 // long as ctx lasts, also with --quiet: they tell a lost queue. Without a
 // reachable queue the progress shows the pods alone, after one warning; a
 // connection that breaks (Redis restarted, its pod replaced) is made again.
+// Items whose workers died are taken back on the way (queueReader.reclaim).
 func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *queue.Stats, <-chan string) {
 	out := make(chan *queue.Stats, 1)
 	warnings := make(chan string, 4)
@@ -341,7 +371,7 @@ func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *q
 	go func() {
 		tick := time.NewTicker(2 * time.Second)
 		defer tick.Stop()
-		warned := false
+		warned, reclaimFailed := false, false
 		for {
 			st, err := r.stats(ctx)
 			switch {
@@ -350,6 +380,18 @@ func (o *WaitOptions) queueStats(ctx context.Context, r *queueReader) (<-chan *q
 					warn("queue progress: connected to Redis again")
 				}
 				warned = false
+				if st.Expired > 0 && !reclaimFailed {
+					n, err := r.reclaim(ctx)
+					switch {
+					case err != nil && ctx.Err() == nil:
+						// Not fatal: the workers may still take them back.
+						warn("cannot take back the items of workers that died: " + err.Error())
+						reclaimFailed = true
+					case n > 0:
+						warn(fmt.Sprintf("took back %s of workers that died (no lease, no live worker for %v): pending again",
+							plural.Count(n, "item"), reclaimGrace))
+					}
+				}
 				select {
 				case out <- st:
 				case <-ctx.Done():

@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/jobwatch"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
@@ -177,5 +179,44 @@ func TestWaitForPodsThatKeepFailing(t *testing.T) {
 	want := `job "wq-x" cannot run: its pods keep failing: 2 pods failed and none succeeded; the Job waits longer before each new one; the last exited with code 1 (Error)`
 	if r.err == nil || !strings.HasPrefix(r.err.Error(), want) || !strings.Contains(r.err.Error(), "Look closer: kubectl logs wq-x-b -n ns") {
 		t.Fatalf("error %v, want %q", r.err, want)
+	}
+}
+
+// The docs' rediswq.py workers never take back the item of one of them that
+// crashed: the others loop on a queue that is never empty, and the Job never
+// completes. wait does it for them.
+func TestWaitTakesBackTheItemOfAWorkerThatDied(t *testing.T) {
+	url, q := redisURL(t), redistest.QueueName(t)
+	mustRun(t, "", url, "seed", q, "a", "b")
+	rdb := redisClient(t)
+	// A docs worker's lease, then its death before it set its lease key or
+	// after that key ran out: the item is in processing, held by nobody.
+	if err := rdb.RPopLPush(context.Background(), q, q+":processing").Err(); err != nil {
+		t.Fatal(err)
+	}
+	old := reclaimGrace
+	reclaimGrace = 50 * time.Millisecond
+	t.Cleanup(func() { reclaimGrace = old })
+
+	kube := fake.NewClientset(&batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "wq-x", Namespace: "ns", Annotations: map[string]string{manifest.AnnotationQueue: q}},
+		Status:     batchv1.JobStatus{Active: 2},
+	})
+	f := newFactory()
+	f.kube = kube
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() { done <- runWith(t, ctx, f, "", url, "-n", "ns", "wait", "wq-x") }()
+	redistest.WaitFor(t, 15*time.Second, "the dead worker's item to be pending again", func() bool {
+		n, err := rdb.LLen(context.Background(), q+":processing").Result()
+		return err == nil && n == 0
+	})
+	cancel()
+	r := <-done
+	if got, _ := rdb.LRange(context.Background(), q, 0, -1).Result(); len(got) != 2 {
+		t.Errorf("pending %q, want both items", got)
+	}
+	if !strings.Contains(r.errOut, "took back 1 item of workers that died") {
+		t.Errorf("stderr %q does not say so", r.errOut)
 	}
 }

@@ -218,6 +218,12 @@ func (q *Queue) Extend(ctx context.Context, lease time.Duration, items ...Item) 
 	return held, nil
 }
 
+// DefaultReclaimGrace is how long Reclaim must see an item without a lease
+// and without a live worker before it takes the item back: long enough to
+// cover a docs worker between its BRPOPLPUSH and its SETEX, short enough
+// that the item of a crashed worker is soon pending again.
+const DefaultReclaimGrace = 10 * time.Second
+
 // maxReclaimScan bounds how much of the processing list one Reclaim looks at;
 // the list holds what workers are busy with, so it is rarely near this.
 const maxReclaimScan = 10000

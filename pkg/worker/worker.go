@@ -107,7 +107,7 @@ func (o Options) withDefaults() Options {
 		o.Prefetch = 0
 	}
 	if o.ReclaimGrace <= 0 {
-		o.ReclaimGrace = 10 * time.Second
+		o.ReclaimGrace = queue.DefaultReclaimGrace
 	}
 	if o.ShutdownGrace < 0 {
 		o.ShutdownGrace = 0

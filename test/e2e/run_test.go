@@ -141,6 +141,51 @@ func TestDocsPattern(t *testing.T) {
 	}
 }
 
+// TestDocsWorkerCrashIsTakenBack: the docs' rediswq.py never takes back the
+// item of a worker that crashed, so its fellow workers would loop on a queue
+// that never empties and the Job would never complete. run's wait takes the
+// item back (its lease ran out, no worker heartbeats for it), a surviving
+// docs worker does it, and the run ends with every item done.
+func TestDocsWorkerCrashIsTakenBack(t *testing.T) {
+	requireCommands(t, "init", "seed", "run", "status")
+	e := newEnv(t, "docscrash")
+	e.initRedis("--no-auth")
+	const n = 8
+	if _, r := e.seedFile("job2", "fruit", n); r.code != 0 {
+		t.Fatalf("seed:\n%v", r)
+	}
+	// 3 s an item: a pod deleted while both work holds an item.
+	p := e.wqStart(5*time.Minute, "run", "job2", "--image", exampleImage, "--parallelism", "2", "--env", "WORK_SECONDS=3")
+	var victim string
+	eventually(t, 2*time.Minute, 500*time.Millisecond, "both docs workers to hold an item", func() bool {
+		var running []string
+		for _, pd := range e.jobPods("wq-job2") {
+			if pd.phase == "Running" {
+				running = append(running, pd.name)
+			}
+		}
+		if len(running) < 2 || e.status("job2").Processing < 2 {
+			return false
+		}
+		victim = running[0]
+		return true
+	})
+	e.mustKubectl("delete", "pod", victim, "--grace-period=0", "--force", "--wait=false")
+	begin := time.Now()
+
+	r := p.wait()
+	if r.code != 0 {
+		t.Fatalf("run after a docs worker died holding an item:\n%v", r)
+	}
+	if !strings.Contains(r.stderr, "took back 1 item of workers that died") {
+		t.Errorf("run does not say it took the dead worker's item back:\n%v", r)
+	}
+	if st := e.status("job2"); st.Pending != 0 || st.Processing != 0 || st.Done != n {
+		t.Errorf("status: %+v, want %d done", st, n)
+	}
+	t.Logf("the run ended %v after the pod was deleted", time.Since(begin).Round(time.Second))
+}
+
 // TestImagePullFailsFast: an image that cannot be pulled (a closed loopback
 // port, so nothing leaves the machine) makes run exit non-zero within 60 s,
 // naming the reason.
