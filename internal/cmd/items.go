@@ -121,15 +121,11 @@ func (o *ItemsOptions) Validate() error {
 
 // Run lists the items.
 func (o *ItemsOptions) Run(ctx context.Context) error {
-	conn, err := o.f.connectRedis(ctx, o.IOStreams)
+	conn, q, err := o.f.connectQueue(ctx, o.IOStreams, o.Queue)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	q, err := openQueue(conn, o.Queue)
-	if err != nil {
-		return err
-	}
 	st, err := q.Stats(ctx)
 	if err != nil {
 		return explainRedis(conn, err)

@@ -126,15 +126,11 @@ func (o *RetryOptions) Run(ctx context.Context) error {
 	if err := o.readNamed(); err != nil {
 		return err
 	}
-	conn, err := o.f.connectRedis(ctx, o.IOStreams)
+	conn, q, err := o.f.connectQueue(ctx, o.IOStreams, o.Queue)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	q, err := openQueue(conn, o.Queue)
-	if err != nil {
-		return err
-	}
 	// Also the check that the queue's keys are what we think they are.
 	if _, err := q.Stats(ctx); err != nil {
 		return explainRedis(conn, err)

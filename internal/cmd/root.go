@@ -168,6 +168,21 @@ func openQueue(conn *redisconn.Conn, name string) (*queue.Queue, error) {
 	return q, q.Check()
 }
 
+// connectQueue connects to the queue's Redis (connectRedis) and opens the
+// queue called name in it (openQueue). The caller closes the connection.
+func (f *factory) connectQueue(ctx context.Context, streams genericiooptions.IOStreams, name string) (*redisconn.Conn, *queue.Queue, error) {
+	conn, err := f.connectRedis(ctx, streams)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := openQueue(conn, name)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, q, nil
+}
+
 // connectRedis reaches the queue's Redis as the --redis-* flags say: directly
 // with --redis-url(-secret), else through a port-forward to the Service.
 // Kubernetes is only used when a Secret is to be read or a port-forward made.

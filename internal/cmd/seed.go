@@ -136,15 +136,11 @@ func (o *SeedOptions) Run(ctx context.Context) error {
 		return err
 	}
 
-	conn, err := o.f.connectRedis(ctx, o.IOStreams)
+	conn, q, err := o.f.connectQueue(ctx, o.IOStreams, o.Queue)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	q, err := openQueue(conn, o.Queue)
-	if err != nil {
-		return err
-	}
 
 	ir := newItemReader(in, nul)
 	defer ir.close()
