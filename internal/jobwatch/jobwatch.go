@@ -162,7 +162,8 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 		wg.Go(func() { evLW.Run(ctx, evRV, evCh) })
 	}
 
-	w := &watcher{o: o, events: events, job: job, sel: sel, pods: map[string]*corev1.Pod{}, states: map[string]*podState{}, failedCreate: map[string]bool{}}
+	w := &watcher{o: o, events: events, job: job, sel: sel, pods: map[string]*corev1.Pod{}, states: map[string]*podState{}, failedCreate: map[string]bool{},
+		crashed: map[string]bool{}}
 	w.replacePods(pods)
 	w.addEvents(evs)
 	for {
@@ -248,10 +249,13 @@ type watcher struct {
 
 	sentProgress *Progress
 	timer        clock.Timer
+	// crashed holds the pods seen failed on their own, by listwatch.Key,
+	// also after they are gone.
+	crashed map[string]bool
 	// failingSince is when the Job was first seen backing off from pods
-	// that keep failing, with failedThen pods failed; zero when it is not.
+	// that keep failing, with failedThen pods crashed; zero when it is not.
 	failingSince    time.Time
-	failedThen      int32
+	failedThen      int
 	failingReported bool
 }
 
@@ -295,7 +299,26 @@ func (w *watcher) owned(pod *corev1.Pod) bool {
 func (w *watcher) setPod(pod *corev1.Pod) {
 	if w.owned(pod) {
 		w.pods[listwatch.Key(pod)] = pod
+		if crashedOnItsOwn(pod) {
+			w.crashed[listwatch.Key(pod)] = true
+		}
 	}
+}
+
+// crashedOnItsOwn says whether pod failed by itself: not because it was
+// deleted (a user, a node drain, a chaos test; its containers are killed
+// with SIGTERM and it counts as failed in the Job's status) or disrupted
+// (eviction, preemption). Only such failures say the Job's pods cannot run.
+func crashedOnItsOwn(pod *corev1.Pod) bool {
+	if pod.Status.Phase != corev1.PodFailed || pod.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *watcher) removePod(pod *corev1.Pod) {
@@ -487,32 +510,34 @@ func restartCount(pod *corev1.Pod, container string) int32 {
 // Stuck), or returns when to look again.
 func (w *watcher) podsFailing(now time.Time) (*Stuck, time.Time) {
 	j, st := w.job, w.job.Status
+	// The Job's own count of failed pods includes the deleted ones.
+	crashed := len(w.crashed)
 	// A pod the Job made anew after the last failure does not reset the
 	// clock, or pods that fail 30 s in would never be reported; one that
 	// has run for a grace without failing does.
 	if w.failingReported || j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever ||
-		st.Failed < 2 || st.Succeeded > 0 || w.runningFor(now, w.o.StuckGrace) || ptr.Deref(j.Spec.Parallelism, 1) == 0 {
+		crashed < 2 || st.Succeeded > 0 || w.runningFor(now, w.o.StuckGrace) || ptr.Deref(j.Spec.Parallelism, 1) == 0 {
 		w.failingSince = time.Time{}
 		return nil, time.Time{}
 	}
 	if w.failingSince.IsZero() {
-		w.failingSince, w.failedThen = now, st.Failed
+		w.failingSince, w.failedThen = now, crashed
 	}
 	if due := w.failingSince.Add(w.o.StuckGrace); now.Before(due) {
 		return nil, due
 	}
-	if st.Active > 0 && st.Failed == w.failedThen {
+	if st.Active > 0 && crashed == w.failedThen {
 		// None failed during the grace, and a pod runs: it may be the one
 		// that works. Its failure, or a grace of running, will tell.
 		return nil, time.Time{}
 	}
 	w.failingReported = true
 	stuck := &Stuck{Reason: ReasonPodsFailing, Kind: podstatus.CrashLoop,
-		Message: fmt.Sprintf("%d pods failed and none succeeded; the Job waits longer before each new one", st.Failed)}
+		Message: fmt.Sprintf("%d pods failed and none succeeded; the Job waits longer before each new one", crashed)}
 	var last *corev1.Pod
 	var lastEnd time.Time
-	for _, pod := range w.pods {
-		if pod.Status.Phase != corev1.PodFailed {
+	for key, pod := range w.pods {
+		if !w.crashed[key] {
 			continue
 		}
 		end := pod.CreationTimestamp.Time

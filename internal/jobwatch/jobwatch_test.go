@@ -475,15 +475,21 @@ func TestWatchReportsParallelism(t *testing.T) {
 // the Job replaces the pod, waiting longer each time. Two failed pods, none
 // succeeded, and no active pod for the grace period: reported, naming the
 // last pod that failed.
+// failedPod is a pod of the Job whose worker exited with code 2 at at.
+func failedPod(name string, at time.Time, opts ...func(*corev1.Pod)) *corev1.Pod {
+	return testPod(name, func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodFailed
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "worker", State: corev1.ContainerState{
+			Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error", FinishedAt: metav1.NewTime(at)}}}}
+		for _, o := range opts {
+			o(p)
+		}
+	})
+}
+
 func TestWatchReportsPodsThatKeepFailing(t *testing.T) {
 	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	failed := func(name string, at time.Time) *corev1.Pod {
-		return testPod(name, func(p *corev1.Pod) {
-			p.Status.Phase = corev1.PodFailed
-			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "worker", State: corev1.ContainerState{
-				Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error", FinishedAt: metav1.NewTime(at)}}}}
-		})
-	}
+	failed := func(name string, at time.Time) *corev1.Pod { return failedPod(name, at) }
 	job := testJob(batchv1.JobStatus{Failed: 2})
 	job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
 	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job,
@@ -503,6 +509,9 @@ func TestWatchReportsPodsThatKeepFailing(t *testing.T) {
 	}
 	update(batchv1.JobStatus{Failed: 2, Active: 1})
 	w.wantProgress(Progress{Failed: 2, Active: 1, Parallelism: 1})
+	if _, err := w.kube.CoreV1().Pods(ns).Create(context.Background(), failed("wq-job-0", fc.Now().Add(-time.Minute)), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	update(batchv1.JobStatus{Failed: 3, Active: 1})
 	w.wantProgress(Progress{Failed: 3, Active: 1, Parallelism: 1})
 	w.wantNoStuckYet()
@@ -526,11 +535,43 @@ func TestWatchSparesAJobWhosePodRunsAfterTwoFailures(t *testing.T) {
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "worker",
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(fc.Now())}}}}
 	})
-	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job, fresh)
+	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job, fresh,
+		failedPod("wq-job-a", fc.Now().Add(-time.Minute)), failedPod("wq-job-b", fc.Now().Add(-time.Minute)))
 	w.wantProgress(Progress{Failed: 2, Active: 1, Parallelism: 1})
 	waitForTimer(t, fc)
 	fc.Step(31 * time.Second)
 	w.wantNoStuckYet()
+}
+
+// Pods that were deleted (by a user, a drain, a chaos test) or evicted count
+// as failed in the Job's status, but their workers did not crash: only the
+// pods that failed on their own count towards "its pods keep failing".
+func TestWatchCountsOnlyPodsThatFailedOnTheirOwn(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	job := testJob(batchv1.JobStatus{Failed: 3})
+	job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+	deleted := func(p *corev1.Pod) {
+		p.DeletionTimestamp = &metav1.Time{Time: fc.Now()}
+		p.Finalizers = []string{"batch.kubernetes.io/job-tracking"}
+		p.Status.ContainerStatuses[0].State.Terminated.ExitCode = 143
+	}
+	evicted := func(p *corev1.Pod) {
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI"}}
+	}
+	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job,
+		failedPod("wq-job-a", fc.Now(), deleted), failedPod("wq-job-b", fc.Now(), deleted), failedPod("wq-job-c", fc.Now(), evicted))
+	w.wantProgress(Progress{Failed: 3, Parallelism: 1})
+	for _, name := range []string{"wq-job-d", "wq-job-e"} {
+		if _, err := w.kube.CoreV1().Pods(ns).Create(context.Background(), failedPod(name, fc.Now()), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitForTimer(t, fc)
+	fc.Step(30 * time.Second)
+	got := w.nextStuck()
+	if got.Reason != ReasonPodsFailing || !strings.HasPrefix(got.Message, "2 pods failed and none succeeded") || (got.Pod != "wq-job-d" && got.Pod != "wq-job-e") {
+		t.Fatalf("got %+v, want the 2 pods that crashed, not the deleted or evicted ones", *got)
+	}
 }
 
 // A container that crashes every 30 s is running again most of the time:
