@@ -78,12 +78,8 @@ gone are reported on stderr, not skipped in silence.`,
 // Complete resolves the namespace and client.
 func (o *LogsOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Job = args[0]
-	ns, err := o.f.namespace()
-	if err != nil {
-		return err
-	}
-	o.namespace = ns
-	o.kube, err = o.f.kubeClient()
+	var err error
+	o.namespace, o.kube, err = o.f.namespacedClient()
 	return err
 }
 

@@ -149,6 +149,17 @@ func (f *factory) restConfig() (*rest.Config, error) {
 	return c, nil
 }
 
+// namespacedClient is the namespace a command works in and the client that
+// works there: what the commands about a Job (wait, logs, scale) resolve.
+func (f *factory) namespacedClient() (string, kubernetes.Interface, error) {
+	ns, err := f.namespace()
+	if err != nil {
+		return "", nil, err
+	}
+	kube, err := f.kubeClient()
+	return ns, kube, err
+}
+
 func (f *factory) kubeClient() (kubernetes.Interface, error) {
 	if f.kube != nil {
 		return f.kube, nil

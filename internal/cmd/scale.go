@@ -60,12 +60,8 @@ Never more pods than items: a parallelism above the items left in the queue
 func (o *ScaleOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Job = args[0]
 	o.parallelismSet = cmd.Flags().Changed("parallelism")
-	ns, err := o.f.namespace()
-	if err != nil {
-		return err
-	}
-	o.namespace = ns
-	o.kube, err = o.f.kubeClient()
+	var err error
+	o.namespace, o.kube, err = o.f.namespacedClient()
 	return err
 }
 

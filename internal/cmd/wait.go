@@ -85,12 +85,8 @@ progress says so, and the time suspended does not count against
 // Complete resolves the Job, the namespace and the client.
 func (o *WaitOptions) Complete(_ *cobra.Command, args []string) error {
 	o.Job = args[0]
-	ns, err := o.f.namespace()
-	if err != nil {
-		return err
-	}
-	o.namespace = ns
-	o.kube, err = o.f.kubeClient()
+	var err error
+	o.namespace, o.kube, err = o.f.namespacedClient()
 	return err
 }
 
