@@ -1,6 +1,9 @@
 # kubectl-workqueue. `make help` lists the targets.
 SHELL := /usr/bin/env bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+# Once, now: a recursive variable would ask git again at every use, and a file edited
+# during a build would give the binary and its worker image different tags (-dirty).
+VERSION := $(VERSION)
 # The linker flags that stamp VERSION in: spelled out here only. The scripts
 # and .goreleaser.yaml read them with `make -s ldflags VERSION=...`.
 LDFLAGS := -s -w -X github.com/kubectl-workqueue/kubectl-workqueue/internal/version.Version=$(VERSION)
