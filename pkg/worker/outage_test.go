@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,79 +17,6 @@ import (
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
 )
 
-// cutProxy forwards TCP to target until it is cut: then it drops every
-// connection and refuses new ones, until it is mended.
-type cutProxy struct {
-	l      net.Listener
-	target string // guarded by mu
-	mu     sync.Mutex
-	cut    bool
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{l: l, target: target}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(func() {
-		l.Close()
-		p.setCut(true)
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *cutProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go func() { defer p.wg.Done(); _, _ = io.Copy(s, c); s.Close() }()
-		go func() { defer p.wg.Done(); _, _ = io.Copy(c, s); c.Close() }()
-	}
-}
-
-// setTarget sends new connections to target.
-func (p *cutProxy) setTarget(target string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.target = target
-}
-
-func (p *cutProxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
-}
-
 // A Redis outage shorter than RedisTimeout is ridden out: calls are retried
 // and every item is still done.
 func TestRunRidesOutARedisOutage(t *testing.T) {
@@ -98,20 +25,20 @@ func TestRunRidesOutARedisOutage(t *testing.T) {
 	want := itemNames(20)
 	seed(t, queue.New(rdb, name), want...)
 
-	p := newCutProxy(t, serverAddr)
-	viaProxy := redis.NewClient(&redis.Options{Addr: p.l.Addr().String()})
+	p := redistest.StartProxy(t, serverAddr)
+	viaProxy := redis.NewClient(&redis.Options{Addr: p.Addr()})
 	defer viaProxy.Close()
 
 	var s seen
 	o, logs := opts(Options{RedisTimeout: time.Minute, Lease: 3 * time.Second})
 	res := runAsync(context.Background(), queue.New(viaProxy, name), func(_ context.Context, item []byte) error {
 		if s.add(item) == 5 {
-			p.setCut(true)
+			p.Cut(true)
 		}
 		return nil
 	}, o)
 	waitFor(t, "the worker to notice the outage", func() bool { return strings.Contains(logs.String(), "retrying") })
-	p.setCut(false)
+	p.Cut(false)
 	r := await(t, res)
 	if r.err != nil || !r.sum.Drained || r.sum.Done+r.sum.Lost != 20 || s.distinct() != 20 {
 		t.Fatalf("%+v %v; handled %d\n%s", r.sum, r.err, s.distinct(), logs)
@@ -191,8 +118,8 @@ func TestRunRidesOutARedisRestartThatKeepsItsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { stop() }()
-	p := newCutProxy(t, addr)
-	rdb := redis.NewClient(&redis.Options{Addr: p.l.Addr().String()})
+	p := redistest.StartProxy(t, addr)
+	rdb := redis.NewClient(&redis.Options{Addr: p.Addr()})
 	defer rdb.Close()
 	name := redistest.QueueName(t)
 	seed(t, queue.New(rdb, name), itemNames(20)...)
@@ -203,14 +130,14 @@ func TestRunRidesOutARedisRestartThatKeepsItsData(t *testing.T) {
 		if s.add(item) != 5 {
 			return nil
 		}
-		p.setCut(true)
+		p.Cut(true)
 		stop() // SIGTERM: Redis writes its append-only file and exits
 		addr, stop, err = redistest.Launch(dir, persistent...)
 		if err != nil {
 			return err
 		}
-		p.setTarget(addr)
-		p.setCut(false)
+		p.SetTarget(addr)
+		p.Cut(false)
 		return nil
 	}, o)
 	if err != nil || !sum.Drained || s.distinct() != 20 {
@@ -248,5 +175,65 @@ func TestRunDrainsAFullRedis(t *testing.T) {
 	}, o)
 	if err != nil || !sum.Drained || sum.Done != pushed {
 		t.Fatalf("%+v %v, want %d done\n%s", sum, err, pushed, logs)
+	}
+}
+
+// leaseCall matches the commands that lease items of queue name: the lease
+// and complete-and-lease scripts, which name its live workers and lease
+// times (reclaim names them too, with no attempts, and extend no lease times).
+func leaseCall(name string) func(args []string) bool {
+	return func(args []string) bool {
+		if len(args) == 0 || !strings.EqualFold(args[0], "evalsha") && !strings.EqualFold(args[0], "eval") {
+			return false
+		}
+		has := func(key string) bool { return slices.Contains(args, name+":"+key) }
+		return has("workers") && has("leased_at") && (has("attempts") || !has("unleased"))
+	}
+}
+
+// A lease whose reply is lost after Redis ran it (the connection breaks on
+// the way back) is sent again by the client, on a new connection: the items
+// the first run leased must still reach the worker, or they stay held by
+// this live worker without its knowing, and the queue never drains.
+func TestRunSurvivesLostLeaseReplies(t *testing.T) {
+	rdb := testClient(t)
+	name := redistest.QueueName(t)
+	want := itemNames(40)
+	q := queue.New(rdb, name)
+	seed(t, q, want...)
+	// Redis knows the scripts already, so that the replies lost are those
+	// of leases Redis ran, not of NOSCRIPT.
+	if _, _, err := queue.New(rdb, name+"-warm").CompleteAndLease(context.Background(), nil, 1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	p := redistest.StartProxy(t, serverAddr)
+	p.LoseReplies(3, leaseCall(name))
+	viaProxy := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	defer viaProxy.Close()
+
+	var s seen
+	// Leases far longer than the test: only a fix, not a lease that runs
+	// out, can bring lost items back.
+	o, logs := opts(Options{Concurrency: 2, Prefetch: 3, Lease: 5 * time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sum, err := Run(ctx, queue.New(viaProxy, name), func(_ context.Context, item []byte) error {
+		s.add(item)
+		return nil
+	}, o)
+	if p.Lost() == 0 {
+		t.Fatal("no lease reply was lost: the test tests nothing")
+	}
+	if err != nil || !sum.Drained || sum.Done != len(want) || sum.Lost != 0 {
+		t.Errorf("after %d lost lease replies: %+v, %v\n%s", p.Lost(), sum, err, logs)
+	}
+	for _, it := range want {
+		if c := s.count(it); c != 1 {
+			t.Errorf("%s handled %d times", it, c)
+		}
+	}
+	if st := stats(t, q); st.Pending != 0 || st.Processing != 0 || st.Completed != int64(len(want)) {
+		t.Errorf("stats %+v", st)
 	}
 }
