@@ -51,8 +51,10 @@ func (q *Queue) awaitItems(ctx context.Context, timeout time.Duration) error {
 }
 
 func (q *Queue) leaseNow(ctx context.Context, n int, lease time.Duration) ([]Item, error) {
+	s := q.stream()
+	defer q.put(s)
 	keys := []string{q.name, q.processingKey(), q.holdersKey(), q.workersKey(), q.leasedAtKey()}
-	vals, err := leaseScript.Run(ctx, q.rdb, keys, q.session, n, lease.Milliseconds()).StringSlice()
+	vals, err := s.run(ctx, leaseScript, keys, q.session, n, lease.Milliseconds()).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("lease from queue %q: %w", q.name, q.explain(err))
 	}
@@ -83,6 +85,14 @@ func (q *Queue) setLeaseKeys(ctx context.Context, vals []string, lease time.Dura
 // (or nobody's); an item whose lease was lost and taken over by another
 // worker is left to that worker.
 func (q *Queue) Complete(ctx context.Context, items ...Item) (int, error) {
+	s := q.stream()
+	defer q.put(s)
+	return s.Complete(ctx, items...)
+}
+
+// Complete is Queue.Complete, as a call of the stream.
+func (s *Stream) Complete(ctx context.Context, items ...Item) (int, error) {
+	q := s.q
 	if len(items) == 0 {
 		return 0, nil
 	}
@@ -95,7 +105,7 @@ func (q *Queue) Complete(ctx context.Context, items ...Item) (int, error) {
 		keys = append(keys, it.leaseKey)
 		args = append(args, it.Value)
 	}
-	n, err := completeScript.Run(ctx, q.rdb, keys, args...).Int()
+	n, err := s.run(ctx, completeScript, keys, args...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("complete items of queue %q: %w", q.name, q.explain(err))
 	}
@@ -108,6 +118,17 @@ func (q *Queue) Complete(ctx context.Context, items ...Item) (int, error) {
 // items. It returns how many of done were completed, as Complete does, and
 // the leased items.
 func (q *Queue) CompleteAndLease(ctx context.Context, done []Item, n int, lease time.Duration) (int, []Item, error) {
+	s := q.stream()
+	defer q.put(s)
+	return s.CompleteAndLease(ctx, done, n, lease)
+}
+
+// CompleteAndLease is Queue.CompleteAndLease, as a call of the stream. Its
+// items are this stream's caller's from the moment Redis ran it, even
+// when the reply is lost: send it again until it succeeds, or they stay
+// leased to this session (see Stream).
+func (s *Stream) CompleteAndLease(ctx context.Context, done []Item, n int, lease time.Duration) (int, []Item, error) {
+	q := s.q
 	if n < 1 {
 		n = 1
 	}
@@ -120,7 +141,7 @@ func (q *Queue) CompleteAndLease(ctx context.Context, done []Item, n int, lease 
 		keys = append(keys, it.leaseKey)
 		args = append(args, it.Value)
 	}
-	reply, err := completeLeaseScript.Run(ctx, q.rdb, keys, args...).Slice()
+	reply, err := s.run(ctx, completeLeaseScript, keys, args...).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("complete and lease items of queue %q: %w", q.name, q.explain(err))
 	}
@@ -163,6 +184,14 @@ const maxReason = 4096
 // the pending items. reason is kept among the item's errors (the last
 // MaxErrors attempts), with the time and this worker's name.
 func (q *Queue) Fail(ctx context.Context, item Item, maxAttempts int, reason string) (FailOutcome, error) {
+	s := q.stream()
+	defer q.put(s)
+	return s.Fail(ctx, item, maxAttempts, reason)
+}
+
+// Fail is Queue.Fail, as a call of the stream.
+func (s *Stream) Fail(ctx context.Context, item Item, maxAttempts int, reason string) (FailOutcome, error) {
+	q := s.q
 	if maxAttempts < 1 {
 		maxAttempts = 1
 	}
@@ -171,7 +200,7 @@ func (q *Queue) Fail(ctx context.Context, item Item, maxAttempts int, reason str
 	}
 	keys := []string{q.name, q.processingKey(), q.failedKey(), q.holdersKey(), q.attemptsKey(), q.statsKey(),
 		q.errorsKey(), q.leasedAtKey(), item.leaseKey}
-	out, err := failScript.Run(ctx, q.rdb, keys, q.session, item.Value, maxAttempts,
+	out, err := s.run(ctx, failScript, keys, q.session, item.Value, maxAttempts,
 		EscapeInvalidUTF8(reason), EscapeInvalidUTF8(q.workerName()), MaxErrors).Text()
 	if err != nil {
 		return "", fmt.Errorf("fail item of queue %q: %w", q.name, q.explain(err))
@@ -182,6 +211,14 @@ func (q *Queue) Fail(ctx context.Context, item Item, maxAttempts int, reason str
 // Release gives items back to the queue at once, to be taken next, without
 // counting an attempt: for a worker that is shutting down.
 func (q *Queue) Release(ctx context.Context, items ...Item) (int, error) {
+	s := q.stream()
+	defer q.put(s)
+	return s.Release(ctx, items...)
+}
+
+// Release is Queue.Release, as a call of the stream.
+func (s *Stream) Release(ctx context.Context, items ...Item) (int, error) {
+	q := s.q
 	if len(items) == 0 {
 		return 0, nil
 	}
@@ -191,7 +228,7 @@ func (q *Queue) Release(ctx context.Context, items ...Item) (int, error) {
 		keys = append(keys, it.leaseKey)
 		args = append(args, it.Value)
 	}
-	n, err := releaseScript.Run(ctx, q.rdb, keys, args...).Int()
+	n, err := s.run(ctx, releaseScript, keys, args...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("release items of queue %q: %w", q.name, q.explain(err))
 	}
@@ -250,7 +287,9 @@ func (q *Queue) Reclaim(ctx context.Context, grace time.Duration) (int, error) {
 		keys = append(keys, q.LeaseKey([]byte(v)))
 		args = append(args, v)
 	}
-	n, err := reclaimScript.Run(ctx, q.rdb, keys, args...).Int()
+	s := q.stream()
+	defer q.put(s)
+	n, err := s.run(ctx, reclaimScript, keys, args...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("reclaim in queue %q: %w", q.name, q.explain(err))
 	}

@@ -24,10 +24,12 @@ var (
 		"leased_at":  "lease times",
 		"meta":       "identity",
 	}
-	// keyPrefixes begin families of keys: Q:leased_by_session:<h>, Q:seed:<token>.
+	// keyPrefixes begin families of keys: Q:leased_by_session:<h>,
+	// Q:seed:<token>, Q:reply:<stream>.
 	keyPrefixes = map[string]string{
 		"leased_by_session": "leases",
 		"seed":              "seeding runs",
+		"reply":             "workers' last replies",
 	}
 )
 
@@ -36,7 +38,8 @@ var ErrInvalidName = errors.New("invalid queue name")
 
 // ValidateName refuses names whose keys would overlap another queue's: the
 // empty name, a name ending in one of the key suffixes (":processing",
-// ":stats", ...), and a name with a ":seed:" or ":leased_by_session:" part.
+// ":stats", ...), and a name with a ":seed:", ":leased_by_session:" or
+// ":reply:" part.
 // Any other name is valid, including Redis Cluster hash tags ("{job2}").
 // Commands and workers check it before touching Redis; New does not.
 func ValidateName(name string) error {

@@ -27,6 +27,8 @@
 //	                           requeued (failed items put back by Retry)
 //	Q:meta                     hash: epoch, the queue's identity, set with its first seeded items
 //	Q:seed:<token>             progress of one seeding run, so a broken connection can be accounted for
+//	Q:reply:<stream>           the number and reply of a Stream's last call, with a TTL, so that a call
+//	                           sent again (its reply was lost) takes effect once
 //
 // Redis that restarts without its data (or is flushed) loses a queue whole:
 // Q:meta's epoch then vanishes, or changes when the queue is seeded again.
@@ -38,7 +40,9 @@
 // takes an item whose lease key exists or whose leasing worker still
 // heartbeats; an item with neither is reclaimed only after reclaim has seen it
 // so for at least the grace period. Equal items are items of their own: each
-// copy is settled by the worker that leased it (lua/holders.lua).
+// copy is settled by the worker that leased it (lua/holders.lua). A call
+// that changes items takes effect once however often it is sent, when it is
+// sent again on the same Stream within the Stream's TTL (see Stream).
 package queue
 
 import (
@@ -83,19 +87,30 @@ var (
 	leaseItemsLua string
 	//go:embed lua/complete_items.lua
 	completeItemsLua string
+	//go:embed lua/once.lua
+	onceLua string
 
 	seedScript     = newScript(seedLua)
 	seedStopScript = newScript(seedStopLua)
-	leaseScript    = newScript(holdersLua, leaseItemsLua, leaseLua)
-	completeScript = newScript(holdersLua, completeItemsLua, completeLua)
-	failScript     = newScript(holdersLua, failLua)
-	releaseScript  = newScript(holdersLua, releaseLua)
-	extendScript   = newScript(holdersLua, extendLua)
-	reclaimScript  = newScript(holdersLua, reclaimLua)
-	retryScript    = newScript(retryLua)
+	leaseScript    = newScript(holdersLua, onceLua, leaseItemsLua, once(leaseLua))
+	completeScript = newScript(holdersLua, onceLua, completeItemsLua, once(completeLua))
+	failScript     = newScript(holdersLua, onceLua, once(failLua))
+	releaseScript  = newScript(holdersLua, onceLua, once(releaseLua))
+	reclaimScript  = newScript(holdersLua, onceLua, once(reclaimLua))
+	retryScript    = newScript(onceLua, once(retryLua))
+	// Sent twice, it does what it did once (see its comment).
+	extendScript = newScript(holdersLua, extendLua)
 
-	completeLeaseScript = newScript(holdersLua, completeItemsLua, leaseItemsLua, completeLeaseLua)
+	completeLeaseScript = newScript(holdersLua, onceLua, completeItemsLua, leaseItemsLua, once(completeLeaseLua))
 )
+
+// once makes body, a script that returns its reply, the body of
+// lua/once.lua's once: a script that takes effect once per call of a
+// Stream, and whose calls carry the stream's record key and the call's
+// number (Stream.run).
+func once(body string) string {
+	return "local function body()\n" + body + "\nend\nreturn once(body)"
+}
 
 // scripts are all the scripts of the package, by their source, so that
 // tests can check that each declares every key it touches (see
@@ -119,12 +134,13 @@ type Queue struct {
 	rdb     redis.UniversalClient
 	name    string
 	session string
+	streams *streams
 }
 
 // New returns the queue called name. Each Queue gets its own session id, as
 // each rediswq.RedisWQ does.
 func New(rdb redis.UniversalClient, name string) *Queue {
-	return &Queue{rdb: rdb, name: name, session: uuid.NewString()}
+	return &Queue{rdb: rdb, name: name, session: uuid.NewString(), streams: &streams{}}
 }
 
 // WithWorker returns q as seen by a new session of the worker called
@@ -136,7 +152,7 @@ func (q *Queue) WithWorker(worker string) *Queue {
 		// Q:holders separates sessions with spaces (lua/holders.lua).
 		s = strings.Join(strings.Fields(worker), "_") + sessionSep + s
 	}
-	return &Queue{rdb: q.rdb, name: q.name, session: s}
+	return &Queue{rdb: q.rdb, name: q.name, session: s, streams: &streams{}}
 }
 
 // sessionSep ends the worker's name in a session id; neither uuids nor pod
@@ -171,6 +187,7 @@ func (q *Queue) errorsKey() string     { return q.name + ":errors" }
 func (q *Queue) leasedAtKey() string   { return q.name + ":leased_at" }
 func (q *Queue) metaKey() string       { return q.name + ":meta" }
 func (q *Queue) leasePrefix() string   { return q.name + ":leased_by_session:" }
+func (q *Queue) replyPrefix() string   { return q.name + ":reply:" }
 
 // LeaseKey is the key rediswq.py uses for the lease of item.
 func (q *Queue) LeaseKey(item []byte) string {

@@ -80,7 +80,7 @@ func (q *Queue) Retry(ctx context.Context, o RetryOptions) (int64, error) {
 		var flags []int64
 		if len(chosen) > 0 {
 			keys := []string{q.failedKey(), q.name, q.attemptsKey(), q.statsKey()}
-			flags, err = retryScript.Run(ctx, q.rdb, keys, args...).Int64Slice()
+			flags, err = q.retryPage(ctx, keys, args)
 			if err != nil {
 				return moved, fmt.Errorf("retry items of queue %q: %w", q.name, q.explain(err))
 			}
@@ -98,6 +98,16 @@ func (q *Queue) Retry(ctx context.Context, o RetryOptions) (int64, error) {
 		}
 	}
 	return moved, nil
+}
+
+// retryPage moves one page, once however often it is sent (see Stream): a
+// page moved twice would move other copies of equal items, and report
+// moved ones as not found, so that Retry would count them wrong and read
+// its next pages at the wrong places.
+func (q *Queue) retryPage(ctx context.Context, keys []string, args []any) ([]int64, error) {
+	s := q.stream()
+	defer q.put(s)
+	return s.run(ctx, retryScript, keys, args...).Int64Slice()
 }
 
 func call(f func([]byte) error, v string) error {

@@ -190,7 +190,7 @@ func (q *Queue) Delete(ctx context.Context) (int64, error) {
 	keys := []string{q.name, q.processingKey(), q.failedKey(), q.statsKey(), q.metaKey(), q.holdersKey(),
 		q.workersKey(), q.unleasedKey(), q.attemptsKey(), q.errorsKey(), q.leasedAtKey()}
 	var n int64
-	for _, pattern := range []string{q.leasePrefix() + "*", q.name + ":seed:*"} {
+	for _, pattern := range []string{q.leasePrefix() + "*", q.name + ":seed:*", q.replyPrefix() + "*"} {
 		err := scanKeys(ctx, q.rdb, escapeGlob(pattern[:len(pattern)-1])+"*", func(key string) {
 			keys = append(keys, key)
 		})

@@ -206,7 +206,8 @@ func (r *runner) shutdown(finished <-chan struct{}) {
 	case <-r.ctx.Done():
 	}
 	r.stopLeasing()
-	r.releaseHeld(waiting)
+	s := r.newStream()
+	r.releaseHeld(s, waiting)
 	r.mu.Lock()
 	n := 0
 	for e := range r.held {
@@ -226,5 +227,5 @@ func (r *runner) shutdown(finished <-chan struct{}) {
 	case <-grace.C:
 	}
 	r.hcancel()
-	r.releaseHeld(running)
+	r.releaseHeld(s, running)
 }

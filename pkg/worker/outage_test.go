@@ -178,24 +178,36 @@ func TestRunDrainsAFullRedis(t *testing.T) {
 	}
 }
 
-// leaseCall matches the commands that lease items of queue name: the lease
-// and complete-and-lease scripts, which name its live workers and lease
-// times (reclaim names them too, with no attempts, and extend no lease times).
-func leaseCall(name string) func(args []string) bool {
+// settleCall matches the calls that lease or settle items of queue name:
+// the scripts that name its attempts (complete, complete and lease, fail)
+// and the lease script, which names its live workers and lease times but
+// not the items seen without a lease (reclaim does).
+func settleCall(name string) func(args []string) bool {
 	return func(args []string) bool {
 		if len(args) == 0 || !strings.EqualFold(args[0], "evalsha") && !strings.EqualFold(args[0], "eval") {
 			return false
 		}
 		has := func(key string) bool { return slices.Contains(args, name+":"+key) }
-		return has("workers") && has("leased_at") && (has("attempts") || !has("unleased"))
+		return has("attempts") || has("workers") && has("leased_at") && !has("unleased")
 	}
 }
 
 // A lease whose reply is lost after Redis ran it (the connection breaks on
-// the way back) is sent again by the client, on a new connection: the items
-// the first run leased must still reach the worker, or they stay held by
-// this live worker without its knowing, and the queue never drains.
+// the way back) is sent again, on a new connection, by go-redis or, when
+// go-redis does not retry, by the worker: the items the first one leased
+// must still reach the worker, or they stay held by this live worker without
+// its knowing, and the queue never drains. Completions sent again count as
+// done, not as taken over by other workers.
 func TestRunSurvivesLostLeaseReplies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		retries int
+	}{{"sent again by go-redis", 0}, {"sent again by the worker", -1}} {
+		t.Run(tc.name, func(t *testing.T) { survivesLostLeaseReplies(t, tc.retries) })
+	}
+}
+
+func survivesLostLeaseReplies(t *testing.T, maxRetries int) {
 	rdb := testClient(t)
 	name := redistest.QueueName(t)
 	want := itemNames(40)
@@ -208,10 +220,9 @@ func TestRunSurvivesLostLeaseReplies(t *testing.T) {
 	}
 
 	p := redistest.StartProxy(t, serverAddr)
-	p.LoseReplies(3, leaseCall(name))
-	viaProxy := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	p.LoseReplies(6, settleCall(name))
+	viaProxy := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: maxRetries})
 	defer viaProxy.Close()
-
 	var s seen
 	// Leases far longer than the test: only a fix, not a lease that runs
 	// out, can bring lost items back.
@@ -226,7 +237,7 @@ func TestRunSurvivesLostLeaseReplies(t *testing.T) {
 		t.Fatal("no lease reply was lost: the test tests nothing")
 	}
 	if err != nil || !sum.Drained || sum.Done != len(want) || sum.Lost != 0 {
-		t.Errorf("after %d lost lease replies: %+v, %v\n%s", p.Lost(), sum, err, logs)
+		t.Errorf("after %d lost replies: %+v, %v\n%s", p.Lost(), sum, err, logs)
 	}
 	for _, it := range want {
 		if c := s.count(it); c != 1 {

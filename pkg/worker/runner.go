@@ -105,16 +105,17 @@ func (r *runner) stopped() bool {
 // waited PollInterval (a long item behind quick ones).
 func (r *runner) slot() {
 	defer r.slotDone()
+	s := r.newStream()
 	var done []*entry
 	var doneSince time.Time
-	defer func() { r.complete(done) }()
+	defer func() { r.complete(s, done) }()
 	batch := newPrefetch(r.o.Prefetch)
 	for !r.stopped() {
 		n := r.reserve(batch.size)
 		if n == 0 {
 			return // MaxItems are leased; the slots holding them finish them
 		}
-		got, items, err := r.completeAndLease(done, n)
+		got, items, err := r.completeAndLease(s, done, n)
 		if err != nil {
 			r.giveBack(n)
 			return
@@ -132,7 +133,7 @@ func (r *runner) slot() {
 		start := time.Now()
 		for i, e := range es {
 			if r.stopped() {
-				r.releaseIn(waiting, es[i:])
+				r.releaseIn(s, waiting, es[i:])
 				break
 			}
 			if !r.begin(e) {
@@ -147,15 +148,15 @@ func (r *runner) slot() {
 				}
 				done = append(done, e)
 				if time.Since(doneSince) >= r.o.PollInterval {
-					r.complete(done)
+					r.complete(s, done)
 					done = nil
 				}
 			case r.ctx.Err() != nil:
 				// Stopped mid-item: not the item's fault, so no attempt counts.
 				r.log.Info("item interrupted by shutdown goes back to the queue", "queue", r.q.Name(), "error", err)
-				r.release(e)
+				r.release(s, e)
 			default:
-				r.fail(e, err)
+				r.fail(s, e, err)
 			}
 		}
 		batch.observe(len(es), time.Since(start))
@@ -293,21 +294,29 @@ func (r *runner) settle(es []*entry) {
 	}
 }
 
-func (r *runner) completeAndLease(done []*entry, n int) (int, []queue.Item, error) {
+// completeAndLease completes done and leases up to n items, or at shutdown
+// only completes done. A call that failed is sent again as it was, so that
+// the stream answers it once (see queue.Stream): leases that ran but whose
+// replies were lost are then this worker's, not items held by it unknown.
+func (r *runner) completeAndLease(s *queue.Stream, done []*entry, n int) (int, []queue.Item, error) {
 	r.settle(done)
 	var got int
 	var items []queue.Item
+	stopping := r.stopped()
 	err := r.call(func(ctx context.Context) error {
-		if r.stopped() && len(done) == 0 {
-			return errStopped
-		}
-		if r.stopped() {
+		if stopping || len(done) == 0 && r.stopped() {
+			if len(done) == 0 {
+				// A lease sent before may have run: this worker leaves
+				// the queue, so reclaim returns its items once its grace
+				// has passed.
+				return errStopped
+			}
 			// Complete only: no new items at shutdown.
-			c, err := r.q.Complete(ctx, itemsOf(done)...)
+			c, err := s.Complete(ctx, itemsOf(done)...)
 			got = c
 			return err
 		}
-		c, its, err := r.q.CompleteAndLease(ctx, itemsOf(done), n, r.o.Lease)
+		c, its, err := s.CompleteAndLease(ctx, itemsOf(done), n, r.o.Lease)
 		if err != nil && len(its) > 0 {
 			// Leased, but rediswq.py's lease keys were not set: our own
 			// holder record protects the items all the same.
@@ -323,14 +332,14 @@ func (r *runner) completeAndLease(done []*entry, n int) (int, []queue.Item, erro
 	return got, items, err
 }
 
-func (r *runner) complete(done []*entry) {
+func (r *runner) complete(s *queue.Stream, done []*entry) {
 	if len(done) == 0 {
 		return
 	}
 	r.settle(done)
 	var got int
 	err := r.call(func(ctx context.Context) (err error) {
-		got, err = r.q.Complete(ctx, itemsOf(done)...)
+		got, err = s.Complete(ctx, itemsOf(done)...)
 		return err
 	})
 	if err == nil {
@@ -352,11 +361,11 @@ func (r *runner) settledDone(done []*entry, got int) {
 	r.progress = true
 }
 
-func (r *runner) fail(e *entry, cause error) {
+func (r *runner) fail(s *queue.Stream, e *entry, cause error) {
 	r.settle([]*entry{e})
 	var out queue.FailOutcome
 	err := r.call(func(ctx context.Context) (err error) {
-		out, err = r.q.Fail(ctx, e.item, r.o.MaxAttempts, cause.Error())
+		out, err = s.Fail(ctx, e.item, r.o.MaxAttempts, cause.Error())
 		return err
 	})
 	if err != nil {
@@ -389,7 +398,7 @@ func (r *runner) fail(e *entry, cause error) {
 }
 
 // release gives es back to the queue at once, e.g. at shutdown.
-func (r *runner) release(es ...*entry) {
+func (r *runner) release(s *queue.Stream, es ...*entry) {
 	if len(es) == 0 {
 		return
 	}
@@ -402,7 +411,7 @@ func (r *runner) release(es ...*entry) {
 	items := itemsOf(es)
 	var got int
 	err := r.call(func(ctx context.Context) (err error) {
-		got, err = r.q.Release(ctx, items...)
+		got, err = s.Release(ctx, items...)
 		return err
 	})
 	if err != nil {
@@ -417,31 +426,38 @@ func (r *runner) release(es ...*entry) {
 	r.log.Info("released "+plural.Count(got, "item")+" to the queue", "queue", r.q.Name())
 }
 
-// releaseHeld releases all held items in state s.
-func (r *runner) releaseHeld(s state) {
+// releaseHeld releases all held items in state st.
+func (r *runner) releaseHeld(s *queue.Stream, st state) {
 	r.mu.Lock()
 	es := make([]*entry, 0, len(r.held))
 	for e := range r.held {
 		es = append(es, e)
 	}
 	r.mu.Unlock()
-	r.releaseIn(s, es)
+	r.releaseIn(s, st, es)
 }
 
-// releaseIn releases those of es that are in state s. The state is checked
-// and changed under the lock, so of a slot and the shutdown only one
+// releaseIn releases those of es that are in state st. The state is
+// checked and changed under the lock, so of a slot and the shutdown only one
 // releases an item.
-func (r *runner) releaseIn(s state, es []*entry) {
+func (r *runner) releaseIn(s *queue.Stream, st state, es []*entry) {
 	r.mu.Lock()
 	var mine []*entry
 	for _, e := range es {
-		if e.state == s {
+		if e.state == st {
 			e.state = released
 			mine = append(mine, e)
 		}
 	}
 	r.mu.Unlock()
-	r.release(mine...)
+	r.release(s, mine...)
+}
+
+// newStream is a stream for one goroutine's calls that settle items. Its
+// replies are kept as long as a call may be retried (RedisTimeout), and a
+// while more.
+func (r *runner) newStream() *queue.Stream {
+	return r.q.NewStream(r.o.RedisTimeout + time.Minute)
 }
 
 func itemsOf(es []*entry) []queue.Item {

@@ -3,6 +3,9 @@
 -- KEYS: 1 holders, 2 workers, 3.. lease keys
 -- ARGV: 1 session, 2 lease in milliseconds, 3.. items
 -- Returns, per item, 1 if still ours (renewed) or 0 if lost to another worker.
+-- Sent twice (its reply lost, the call sent again), it renews the same
+-- leases and liveness a moment later and answers for them as they are then:
+-- no run of it needs to be told from another.
 -- A no-op write first, so that a full Redis lets the renewals through (see
 -- lease_items.lua): a worker must keep its items while the queue drains.
 redis.call('PERSIST', KEYS[2])

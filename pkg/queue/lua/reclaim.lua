@@ -11,6 +11,8 @@
 --       8.. lease keys
 -- ARGV: 1 grace in milliseconds, 2 "1" when the items are all of processing, 3.. items
 -- Returns the number of items reclaimed.
+-- It runs once per call of a stream (once.lua): sent again, it would find
+-- the items it took back gone and answer that it took none.
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local grace = tonumber(ARGV[1])
@@ -42,7 +44,15 @@ for _, i in ipairs(first) do
   else
     local since = tonumber(redis.call('HGET', KEYS[5], item))
     if not since then
-      redis.call('HSET', KEYS[5], item, now)
+      -- Only an item still in processing (another worker's reclaim may
+      -- have taken it since the client read it): a mark left on an item
+      -- back in the queue would count toward the grace of the copy a docs
+      -- worker pops next, which could then be taken from that worker between
+      -- its pop and its lease. Items only move right in processing, so one
+      -- read among its last #ARGV - 2 is still among them.
+      if redis.call('LPOS', KEYS[2], item, 'RANK', -1, 'MAXLEN', #ARGV - 2) then
+        redis.call('HSET', KEYS[5], item, now)
+      end
     elseif now - since >= grace then
       for _ = 1, unheld do
         if redis.call('LREM', KEYS[2], -1, item) == 0 then break end

@@ -4,6 +4,7 @@
 -- KEYS: 1 progress of the run
 -- ARGV: 1 progress TTL in seconds
 -- The progress key holds the last batch's number, or -(that + 1) once stopped.
+-- Sent twice, it answers the same: a stopped run stays stopped.
 local applied = tonumber(redis.call('GET', KEYS[1])) or 0
 if applied < 0 then
   return -applied - 1

@@ -1,0 +1,31 @@
+-- once runs body, the script proper, at most once per call of a stream
+-- (queue.Stream), however often the call is sent: go-redis sends a command
+-- again on a new connection when its reply was lost on the way back, and a
+-- worker sends a failed call again, while Redis may well have run the first.
+-- A stream makes one call at a time, numbered 1, 2, ...; its record key holds
+-- the number of its last call that ran and that call's reply. The same call
+-- sent again gets that reply and changes nothing; an older one (a copy that
+-- reaches Redis late, through a connection that broke long ago) is refused.
+-- The record key is the last of KEYS, the call's number and how long the
+-- record is kept (ms) the last two of ARGV: once takes them off, so that the
+-- script proper sees only its own.
+local function once(body)
+  local ttl = table.remove(ARGV)
+  local seq = tonumber(table.remove(ARGV))
+  local record = table.remove(KEYS)
+  -- A write that cannot grow memory, first: a full Redis (maxmemory,
+  -- noeviction) refuses a script whose first write may, and the record must
+  -- never be what keeps a worker from settling its items (lease_items.lua).
+  redis.call('PEXPIRE', record, ttl)
+  local applied = tonumber(string.match(redis.call('GETRANGE', record, 0, 19), '^%d+')) or 0
+  if seq == applied then
+    local v = redis.call('GET', record)
+    return cmsgpack.unpack(string.sub(v, string.find(v, ' ', 1, true) + 1))
+  end
+  if seq < applied then
+    return redis.error_reply('STALE call ' .. seq .. ' of a stream that made call ' .. applied)
+  end
+  local reply = body()
+  redis.call('SET', record, seq .. ' ' .. cmsgpack.pack(reply), 'PX', ttl)
+  return reply
+end
