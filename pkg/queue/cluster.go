@@ -37,10 +37,17 @@ func (q *Queue) Check() error {
 	if err := ValidateName(q.name); err != nil {
 		return err
 	}
-	if _, cluster := q.rdb.(*redis.ClusterClient); cluster && !HashTagged(q.name) {
+	if q.Cluster() && !HashTagged(q.name) {
 		return q.noHashTag()
 	}
 	return nil
+}
+
+// Cluster reports whether q's client is a Redis Cluster's, which follows
+// the cluster's redirections (MOVED, ASK) to the node that holds the queue.
+func (q *Queue) Cluster() bool {
+	_, ok := q.rdb.(*redis.ClusterClient)
+	return ok
 }
 
 func (q *Queue) noHashTag() error {

@@ -248,3 +248,43 @@ func survivesLostLeaseReplies(t *testing.T, maxRetries int) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// Errors that pass are retried, others end the Run. On a Redis Cluster a
+// slot that moves answers MOVED, ASK and TRYAGAIN until every client follows;
+// go-redis follows a few and then returns the last one. A client that is not
+// a cluster's does not follow them at all.
+func TestRetryableTellsErrorsThatPassFromOthers(t *testing.T) {
+	rdb := testClient(t)
+	ctx := context.Background()
+	reply := func(msg string) error {
+		return rdb.Eval(ctx, "return redis.error_reply(ARGV[1])", nil, msg).Err()
+	}
+	for msg, want := range map[string]bool{
+		"MOVED 3999 127.0.0.1:6381":                                         true,
+		"ASK 3999 127.0.0.1:6381":                                           true,
+		"TRYAGAIN Multiple keys request during rehashing of slot":           true,
+		"CLUSTERDOWN The cluster is down":                                   true,
+		"LOADING Redis is loading the dataset in memory":                    true,
+		"READONLY You can't write against a read only replica.":             true,
+		"MASTERDOWN Link with MASTER is down":                               true,
+		"NOREPLICAS Not enough good replicas to write.":                     true,
+		"OOM command not allowed when used memory > 'maxmemory'.":           true,
+		"BUSY Redis is busy running a script.":                              true,
+		"WRONGTYPE Operation against a key holding the wrong kind of value": false,
+		"NOPERM this user has no permissions":                               false,
+		"STALE call 1 of a stream that made call 2":                         false,
+		"ERR unknown command":                                               false,
+	} {
+		err := reply(msg)
+		if err == nil || err.Error() != msg {
+			t.Fatalf("error reply %q came back as %v", msg, err)
+		}
+		if got := retryable(err, true); got != want {
+			t.Errorf("retryable(%q) = %v on a cluster, want %v", msg, got, want)
+		}
+		redirect := strings.HasPrefix(msg, "MOVED") || strings.HasPrefix(msg, "ASK")
+		if got := retryable(err, false); got != (want && !redirect) {
+			t.Errorf("retryable(%q) = %v with a single Redis's client, want %v", msg, got, want && !redirect)
+		}
+	}
+}

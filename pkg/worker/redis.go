@@ -67,7 +67,7 @@ func (r *runner) call(op func(ctx context.Context) error) error {
 		if errors.Is(err, errStopped) {
 			return err
 		}
-		if !retryable(err) {
+		if !retryable(err, r.q.Cluster()) {
 			return r.setFatal(err)
 		}
 		since, limit, cause := r.failed(err, began)
@@ -147,8 +147,10 @@ func (r *runner) fatalErr() error {
 }
 
 // retryable tells errors that may pass (the connection, a server that is
-// loading or failing over) from those that will not.
-func retryable(err error) bool {
+// loading or failing over, a Redis Cluster moving the queue's slot) from
+// those that will not. cluster says whether the client follows a Redis
+// Cluster's redirections.
+func retryable(err error, cluster bool) bool {
 	if errors.Is(err, queue.ErrWrongType) || errors.Is(err, queue.ErrNoHashTag) || errors.Is(err, context.Canceled) {
 		return false
 	}
@@ -161,5 +163,19 @@ func retryable(err error) bool {
 	// completing, which free memory as the queue drains, still pass: wait.
 	return redis.IsLoadingError(err) || redis.IsTryAgainError(err) || redis.IsMasterDownError(err) ||
 		redis.IsClusterDownError(err) || redis.IsReadOnlyError(err) || redis.IsMaxClientsError(err) ||
+		cluster && redirected(err) ||
 		redis.HasErrorPrefix(err, "BUSY") || redis.HasErrorPrefix(err, "NOREPLICAS") || redis.HasErrorPrefix(err, "OOM")
+}
+
+// redirected: a Redis Cluster moves the queue's slot. go-redis follows
+// MOVED and ASK (and waits out TRYAGAIN) up to MaxRedirects times per
+// command, then returns the last of them: while keys migrate one MIGRATE at
+// a time, and until every node knows the new owner, a script meets several
+// in a row. Nothing ran; the next try goes where the refreshed slot map says.
+// A client that is not a cluster's never follows them: for it they are a
+// mistake (a cluster node given as a single Redis), not a passing state.
+func redirected(err error) bool {
+	_, moved := redis.IsMovedError(err)
+	_, ask := redis.IsAskError(err)
+	return moved || ask
 }
