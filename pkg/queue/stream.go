@@ -14,8 +14,10 @@ import (
 )
 
 // DefaultReplyTTL is how long Redis keeps the reply of a Stream's last call
-// unless NewStream says otherwise, and for the Queue's own methods.
-const DefaultReplyTTL = 10 * time.Minute
+// unless NewStream says otherwise, and for the Queue's own methods: well
+// past go-redis' own retries of a command (MaxRetries reads of ReadTimeout
+// each), and short, as a Queue made for one call leaves one record.
+const DefaultReplyTTL = time.Minute
 
 // Stream makes calls on the queue one at a time, each of which takes effect
 // at most once, however often it is sent. A call whose reply was lost may
