@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -251,5 +252,38 @@ func TestReclaimMarksOnlyItemsInProcessing(t *testing.T) {
 	}
 	if marks := rdb.HKeys(ctx, q.unleasedKey()).Val(); len(marks) != 0 {
 		t.Fatalf("marks left on items not in processing: %q", marks)
+	}
+}
+
+// A full Redis (maxmemory, noeviction) still answers a call that changes
+// nothing, whose record it refuses: a worker completing an item another
+// worker has taken over is told so, not refused for memory.
+func TestAFullRedisAnswersCallsThatChangeNothing(t *testing.T) {
+	testClient(t) // skips without redis-server
+	ctx := context.Background()
+	rdb := redistest.Client(t, redistest.Start(t, "--maxmemory", "2mb", "--maxmemory-policy", "noeviction"), 4)
+	name := redistest.QueueName(t)
+	seed(t, New(rdb, name), "x")
+	other := New(rdb, name)
+	x := leaseOne(t, other, time.Minute)
+	filler := strings.Repeat("f", 64<<10)
+	for i := 0; ; i++ {
+		err := rdb.Set(ctx, fmt.Sprintf("filler-%d", i), filler, 0).Err()
+		if err != nil {
+			if !strings.Contains(err.Error(), "OOM") {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	me := New(rdb, name)
+	if n, err := me.Complete(ctx, x); n != 0 || err != nil {
+		t.Fatalf("complete of another worker's item in a full Redis = %d, %v", n, err)
+	}
+	if out, err := me.Fail(ctx, x, 3, "boom"); out != Lost || err != nil {
+		t.Fatalf("fail of another worker's item in a full Redis = %q, %v", out, err)
+	}
+	if n, err := other.Complete(ctx, x); n != 1 || err != nil {
+		t.Fatalf("its own worker's complete in a full Redis = %d, %v", n, err)
 	}
 }

@@ -169,7 +169,8 @@ func (r *runner) heartbeat(finished <-chan struct{}) {
 		r.mu.Unlock()
 		if len(es) == 0 {
 			// Holding nothing, let this worker's liveness lapse, so that
-			// an item leased by a reply that never arrived is reclaimed.
+			// an item leased by a call whose reply never arrived, and that
+			// was not sent again (the worker stopped first), is reclaimed.
 			continue
 		}
 		var held []bool

@@ -13,10 +13,6 @@ local function once(body)
   local ttl = table.remove(ARGV)
   local seq = tonumber(table.remove(ARGV))
   local record = table.remove(KEYS)
-  -- A write that cannot grow memory, first: a full Redis (maxmemory,
-  -- noeviction) refuses a script whose first write may, and the record must
-  -- never be what keeps a worker from settling its items (lease_items.lua).
-  redis.call('PEXPIRE', record, ttl)
   local applied = tonumber(string.match(redis.call('GETRANGE', record, 0, 19), '^%d+')) or 0
   if seq == applied then
     local v = redis.call('GET', record)
@@ -26,6 +22,9 @@ local function once(body)
     return redis.error_reply('STALE call ' .. seq .. ' of a stream that made call ' .. applied)
   end
   local reply = body()
-  redis.call('SET', record, seq .. ' ' .. cmsgpack.pack(reply), 'PX', ttl)
+  -- A full Redis (maxmemory, noeviction) refuses the record only when it is
+  -- a script's first write that may grow memory: when body changed nothing,
+  -- and so needs no record, as running it again is running it once.
+  redis.pcall('SET', record, seq .. ' ' .. cmsgpack.pack(reply), 'PX', ttl)
   return reply
 end
