@@ -224,3 +224,15 @@ func objectRef(obj runtime.Object) string {
 	}
 	return strings.ToLower(kind) + "/" + name
 }
+
+// dryRunNote is what kubectl writes after an object's name for --dry-run
+// mode ("none", "client" or "server"): "", " (dry run)" or " (server dry run)".
+func dryRunNote(mode string) string {
+	switch mode {
+	case "client":
+		return " (dry run)"
+	case "server":
+		return " (server dry run)"
+	}
+	return ""
+}

@@ -418,11 +418,8 @@ func (o *InitOptions) printResults(results []applied) error {
 func (o *InitOptions) print(op applyOp, objs []runtime.Object) error {
 	pf := *o.PrintFlags
 	pf.NamePrintFlags = genericclioptions.NewNamePrintFlags(string(op))
-	switch o.DryRun {
-	case "client":
-		_ = pf.Complete("%s (dry run)")
-	case "server":
-		_ = pf.Complete("%s (server dry run)")
+	if o.DryRun != "none" {
+		_ = pf.Complete("%s" + dryRunNote(o.DryRun))
 	}
 	p, err := pf.ToPrinter()
 	if err != nil {

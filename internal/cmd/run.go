@@ -614,7 +614,7 @@ func finishedCondition(job *batchv1.Job) string {
 
 func (o *RunOptions) print(job *batchv1.Job) error {
 	if o.DryRun != "none" {
-		o.PrintFlags.Complete("%s (" + o.DryRun + " dry run)")
+		o.PrintFlags.Complete("%s" + dryRunNote(o.DryRun))
 	}
 	p, err := o.PrintFlags.ToPrinter()
 	if err != nil {

@@ -247,3 +247,13 @@ func TestRunAllowEmptyMakesWorkersWaitForTheSeed(t *testing.T) {
 		}
 	}
 }
+
+// A dry run says so in kubectl's words, so that nobody takes it for a Job
+// that was created.
+func TestRunClientDryRunSaysSo(t *testing.T) {
+	noCluster(t)
+	r := run(t, "", "run", "q", "--image", "busybox:1.36", "--dry-run=client")
+	if r.err != nil || r.out != "job.batch/wq-q created (dry run)\n" {
+		t.Fatalf("%v, stdout %q", r.err, r.out)
+	}
+}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,7 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/manifest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
@@ -78,4 +81,60 @@ func TestScaleErrors(t *testing.T) {
 	if p := parallelismOf(t, kube, "etl"); p != 2 {
 		t.Errorf("a Job not made by us was scaled to %d", p)
 	}
+}
+
+// --dry-run=client changes nothing and says what it would; --dry-run=server
+// sends the change for the API server to validate, marked to be saved
+// nowhere; -o prints the Job as it is after the change.
+func TestScaleDryRunAndOutput(t *testing.T) {
+	url, q := redisURL(t), redistest.QueueName(t)
+	mustRun(t, "", url, "seed", q, "a", "b", "c", "d", "e")
+
+	kube := fake.NewClientset(workQueueJob("wq-x", q, 1))
+	r := runKube(t, kube, url, "-n", "ns", "scale", "wq-x", "-p", "3", "--dry-run")
+	if r.err != nil || r.out != "job.batch/wq-x scaled (dry run): parallelism 3 (was 1)\n" {
+		t.Fatalf("client dry run: %v, stdout %q", r.err, r.out)
+	}
+	if p := parallelismOf(t, kube, "wq-x"); p != 1 || len(patches(kube)) != 0 {
+		t.Fatalf("a client dry run changed the Job: parallelism %d, patches %v", p, patches(kube))
+	}
+
+	r = runKube(t, kube, url, "-n", "ns", "scale", "wq-x", "-p", "0", "--dry-run=server")
+	ps := patches(kube)
+	if r.err != nil || !strings.HasPrefix(r.out, "job.batch/wq-x paused (server dry run): parallelism 0 (was 1)") ||
+		len(ps) != 1 || !slices.Equal(ps[0].PatchOptions.DryRun, []string{metav1.DryRunAll}) {
+		t.Fatalf("server dry run: %v, stdout %q, patches %+v", r.err, r.out, ps)
+	}
+
+	kube = fake.NewClientset(workQueueJob("wq-x", q, 1))
+	r = runKube(t, kube, url, "-n", "ns", "scale", "wq-x", "-p", "50", "--dry-run", "-o", "yaml")
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(r.out), &job); r.err != nil || err != nil {
+		t.Fatalf("-o yaml: %v, %v, stdout %q", r.err, err, r.out)
+	}
+	if job.Kind != "Job" || job.Name != "wq-x" || *job.Spec.Parallelism != 5 || parallelismOf(t, kube, "wq-x") != 1 {
+		t.Fatalf("-o yaml printed %s/%s with parallelism %d (want Job/wq-x, 5: capped at the items left)", job.Kind, job.Name, *job.Spec.Parallelism)
+	}
+
+	r = runKube(t, kube, url, "-n", "ns", "scale", "wq-x", "-p", "2", "-o", "name")
+	if r.err != nil || r.out != "job.batch/wq-x\n" || parallelismOf(t, kube, "wq-x") != 2 {
+		t.Fatalf("-o name: %v, stdout %q, parallelism %d", r.err, r.out, parallelismOf(t, kube, "wq-x"))
+	}
+
+	for _, args := range [][]string{{"--dry-run=maybe"}, {"-o", "wide"}} {
+		r = runKube(t, kube, append([]string{"-n", "ns", "scale", "wq-x", "-p", "4"}, args...)...)
+		if r.err == nil || parallelismOf(t, kube, "wq-x") != 2 {
+			t.Errorf("%v: error %v, parallelism %d", args, r.err, parallelismOf(t, kube, "wq-x"))
+		}
+	}
+}
+
+func patches(kube *fake.Clientset) []k8stesting.PatchActionImpl {
+	var out []k8stesting.PatchActionImpl
+	for _, a := range kube.Actions() {
+		if p, ok := a.(k8stesting.PatchActionImpl); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
