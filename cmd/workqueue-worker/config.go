@@ -52,6 +52,7 @@ valid UTF-8 without NUL bytes and at most 64 KiB (else that is unset).
 {} is replaced as text, so it is refused inside a shell script (sh -c
 '...'), where an item such as 'a; rm -rf ~' would run as code: use
 "$WORKQUEUE_ITEM" there, quoted, or pass {} as an argument after the script.
+The same goes for the code of python3 -c, perl -e, ruby -e and node -e.
 Exit status 0 completes the item; any other fails it ("exit status N" and
 COMMAND's last line on stderr are kept as the reason): it is queued again,
 and after --max-attempts failures moved to the dead-letter list, where
@@ -381,7 +382,7 @@ func (c *config) validate() error {
 	if err := queue.ValidateName(c.queue); err != nil {
 		return err
 	}
-	if err := itemcmd.CheckShellScript(c.command); err != nil {
+	if err := itemcmd.CheckScript(c.command); err != nil {
 		return err
 	}
 	if !strings.Contains(c.command[0], itemcmd.Placeholder) {

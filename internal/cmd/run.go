@@ -123,7 +123,8 @@ with the item on stdin, in $WORKQUEUE_ITEM and in place of {}: exit 0
 completes the item, anything else fails it (retried up to --max-attempts,
 then kept in the queue's failed list). {} is replaced as text: inside a shell
 script (sh -c '...') use "$WORKQUEUE_ITEM", quoted, as {} there would run an
-item such as 'a; rm -rf ~' as code; run refuses it.
+item such as 'a; rm -rf ~' as code; run refuses it, and {} in the code of
+python3 -c, perl -e, ruby -e and node -e too.
 
 Waiting ends with the Job's Complete condition or its failure, as 'kubectl
 workqueue wait' does: exit 0 only when every item is done; 3 when the Job
@@ -237,7 +238,7 @@ func (o *RunOptions) Validate() error {
 	if o.MaxAttempts < 1 {
 		return fmt.Errorf("--max-attempts %d: must be at least 1", o.MaxAttempts)
 	}
-	if err := itemcmd.CheckShellScript(o.Command); err != nil {
+	if err := itemcmd.CheckScript(o.Command); err != nil {
 		return fmt.Errorf("-- %s: %w", strings.Join(o.Command, " "), err)
 	}
 	if len(o.Command) > 0 && o.WorkerImage == "" && version.WorkerImage() == "" {
