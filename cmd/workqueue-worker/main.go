@@ -219,6 +219,9 @@ func connect(ctx context.Context, c *config) (*redisclient.Client, error) {
 // transient tells the failures to connect that may pass (Redis starting,
 // loading or failing over) from those of configuration.
 func transient(err error) bool {
+	if errors.Is(err, redisclient.ErrSentinelAuth) {
+		return false
+	}
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
 		return redis.IsLoadingError(err) || redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsClusterDownError(err)

@@ -162,3 +162,20 @@ func TestWorkerThroughSentinel(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, &p.stderr)
 	}
 }
+
+// Sentinels with a password of their own: the worker gets in with both
+// passwords in the URL, and without the Sentinels' it ends at once, saying
+// where that password goes, instead of retrying for --redis-timeout.
+func TestWorkerThroughAPasswordProtectedSentinel(t *testing.T) {
+	s := redistest.StartSentinelWith(t, redistest.SentinelOptions{Password: "data-pw", SentinelPassword: "sentinel-pw"})
+	seedVia(t, s.URL(), redisclient.TLS{}, "sq", "a", "b")
+	code, p := runWorker(t, nil, []string{"WORKQUEUE_QUEUE=sq", "WORKQUEUE_REDIS_URL=" + s.URL()}, "--", "true")
+	if code != 0 || !strings.Contains(p.stderr.String(), "drained: 2 done") {
+		t.Fatalf("exit %d\n%s", code, &p.stderr)
+	}
+	noSentinelPassword := "redis+sentinel://:data-pw@" + s.SentinelAddr + "/" + s.Master
+	code, p = runWorker(t, nil, []string{"WORKQUEUE_QUEUE=sq", "WORKQUEUE_REDIS_URL=" + noSentinelPassword}, "--", "true")
+	if code != exitError || !strings.Contains(p.stderr.String(), "want a password of their own: add ?sentinel_password=PASSWORD") {
+		t.Fatalf("exit %d\n%s", code, &p.stderr)
+	}
+}

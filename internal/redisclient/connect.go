@@ -88,7 +88,7 @@ func ConnectEndpoint(ctx context.Context, ep *Endpoint, c Config) (*Client, erro
 		rdb := redis.NewFailoverClient(universal(&opts, ep).Failover())
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			rdb.Close()
-			return nil, err
+			return nil, explainSentinel(err, ep)
 		}
 		return &Client{Redis: rdb, Mode: Sentinel, Addr: ep.Describe()}, nil
 	}

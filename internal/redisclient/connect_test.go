@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/certgen"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/workerenv"
@@ -279,5 +281,34 @@ func TestConnectToATLSCluster(t *testing.T) {
 	_, err = connect(t, Config{URL: "rediss://" + c.Addrs[0]})
 	if got := ExplainTLS(err, c.Addrs[0], true); got == nil || !strings.Contains(got.Error(), "signed by an unknown authority") {
 		t.Fatalf("without the CA: %v", err)
+	}
+}
+
+// Managed Sentinel setups protect the data servers and the Sentinels, each
+// with a password of its own: the master's goes in the URL's user part, the
+// Sentinels' in sentinel_password. A missing or wrong one is an error that
+// says which.
+func TestConnectThroughAPasswordProtectedSentinel(t *testing.T) {
+	s := redistest.StartSentinelWith(t, redistest.SentinelOptions{Password: "data-pw", SentinelPassword: "sentinel-pw"})
+	cl, err := connect(t, Config{URL: s.URL()})
+	if err != nil {
+		t.Fatalf("%s: %v", s.URL(), err)
+	}
+	works(t, cl)
+
+	base := "redis+sentinel://" + s.SentinelAddr + "/" + s.Master
+	for _, tc := range []struct {
+		url, want string
+		sentinel  bool // the Sentinels' refusal, not the master's
+	}{
+		{"redis+sentinel://:data-pw@" + s.SentinelAddr + "/" + s.Master, "the Sentinels at " + s.SentinelAddr + " want a password of their own: add ?sentinel_password=PASSWORD", true},
+		{"redis+sentinel://:data-pw@" + s.SentinelAddr + "/" + s.Master + "?sentinel_password=nope", "rejected the URL's sentinel_password", true},
+		{base + "?sentinel_password=sentinel-pw", "NOAUTH", false},
+		{"redis+sentinel://:nope@" + s.SentinelAddr + "/" + s.Master + "?sentinel_password=sentinel-pw", "WRONGPASS", false},
+	} {
+		_, err := connect(t, Config{URL: tc.url})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, ErrSentinelAuth) != tc.sentinel || redis.IsAuthError(err) == tc.sentinel {
+			t.Errorf("%s: %v, want an error with %q, of the Sentinels: %v", tc.url, err, tc.want, tc.sentinel)
+		}
 	}
 }

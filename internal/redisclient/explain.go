@@ -10,6 +10,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // IsTLSProblem reports whether err is a failure of TLS that trying again
@@ -81,3 +83,25 @@ type explained struct {
 
 func (e *explained) Error() string { return e.msg }
 func (e *explained) Unwrap() error { return e.err }
+
+// ErrSentinelAuth is the Sentinels refusing the client: they may have a
+// password of their own, which is not the master's.
+var ErrSentinelAuth = errors.New("Sentinel authentication failed")
+
+// explainSentinel tells the Sentinels' refusal of a password from the
+// master's, as the two are given in different places of the URL. The Redis
+// error is kept as text only, so that callers that word the master's
+// password errors (NOAUTH, WRONGPASS) do not take it for one of those.
+func explainSentinel(err error, ep *Endpoint) error {
+	var rerr redis.Error
+	if !redis.IsAuthError(err) || !errors.As(err, &rerr) ||
+		!strings.Contains(err.Error(), "all sentinels specified in configuration are unreachable") {
+		return err
+	}
+	addrs := strings.Join(ep.SentinelAddrs, ",")
+	if ep.SentinelPassword == "" {
+		return fmt.Errorf("%w: the Sentinels at %s want a password of their own: add ?sentinel_password=PASSWORD to the URL "+
+			"(and &sentinel_username=USER for an ACL user); a password before the @ is the master's (%v)", ErrSentinelAuth, addrs, rerr)
+	}
+	return fmt.Errorf("%w: the Sentinels at %s rejected the URL's sentinel_password (and sentinel_username, if any) (%v)", ErrSentinelAuth, addrs, rerr)
+}

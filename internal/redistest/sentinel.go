@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,6 +24,20 @@ type SentinelSet struct {
 	MasterAddr, ReplicaAddr string
 	// SentinelAddr is the Sentinel's host:port.
 	SentinelAddr string
+	// Password is the data servers' (requirepass, masterauth), and
+	// SentinelPassword the Sentinel's own; empty for none.
+	Password, SentinelPassword string
+}
+
+// SentinelOptions are StartSentinelWith's.
+type SentinelOptions struct {
+	// Password protects the master and the replica; the Sentinel is told it
+	// (sentinel auth-pass), as managed Sentinel setups are.
+	Password string
+	// SentinelPassword protects the Sentinel itself (its requirepass).
+	SentinelPassword string
+	// Args are extra redis-server arguments for the two data servers.
+	Args []string
 }
 
 // StartSentinel runs a master, a replica of it and a Sentinel (quorum 1), and
@@ -31,13 +46,23 @@ type SentinelSet struct {
 // servers. All three stop when the test ends.
 func StartSentinel(t testing.TB, args ...string) *SentinelSet {
 	t.Helper()
+	return StartSentinelWith(t, SentinelOptions{Args: args})
+}
+
+// StartSentinelWith is StartSentinel with passwords for the data servers
+// and for the Sentinel.
+func StartSentinelWith(t testing.TB, o SentinelOptions) *SentinelSet {
+	t.Helper()
 	requireServer(t)
-	s := &SentinelSet{Master: "wqmaster"}
+	s := &SentinelSet{Master: "wqmaster", Password: o.Password, SentinelPassword: o.SentinelPassword}
 	var stop func()
 	var err error
 	// Either may be master: neither waits the default 5 s for more replicas
 	// before a full sync.
-	args = append([]string{"--repl-diskless-sync-delay", "0"}, args...)
+	args := append([]string{"--repl-diskless-sync-delay", "0"}, o.Args...)
+	if o.Password != "" {
+		args = append(args, "--requirepass", o.Password, "--masterauth", o.Password)
+	}
 	s.MasterAddr, stop, err = Launch(t.TempDir(), args...)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +75,8 @@ func StartSentinel(t testing.TB, args ...string) *SentinelSet {
 	}
 	t.Cleanup(stop)
 	ctx := context.Background()
-	master := client(t, s.MasterAddr)
+	master := redis.NewClient(&redis.Options{Addr: s.MasterAddr, Password: o.Password})
+	t.Cleanup(func() { master.Close() })
 	WaitFor(t, 20*time.Second, "the replica to sync", func() bool {
 		info, err := master.Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "connected_slaves:1") && strings.Contains(info, "state=online")
@@ -69,6 +95,12 @@ func StartSentinel(t testing.TB, args ...string) *SentinelSet {
 	conf := filepath.Join(dir, "sentinel.conf")
 	// Sentinel rewrites its configuration file, so it gets one of its own.
 	cfg := fmt.Sprintf("sentinel monitor %s %s %d 1\nsentinel down-after-milliseconds %[1]s 2000\nsentinel failover-timeout %[1]s 10000\n", s.Master, host, port)
+	if o.Password != "" {
+		cfg += fmt.Sprintf("sentinel auth-pass %s %s\n", s.Master, o.Password)
+	}
+	if o.SentinelPassword != "" {
+		cfg += fmt.Sprintf("requirepass %s\n", o.SentinelPassword)
+	}
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +109,7 @@ func StartSentinel(t testing.TB, args ...string) *SentinelSet {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	sentinel := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddr})
+	sentinel := s.sentinelClient()
 	t.Cleanup(func() { sentinel.Close() })
 	WaitFor(t, 30*time.Second, "the Sentinel to know the replica", func() bool {
 		replicas, err := sentinel.Replicas(ctx, s.Master).Result()
@@ -86,9 +118,20 @@ func StartSentinel(t testing.TB, args ...string) *SentinelSet {
 	return s
 }
 
-// URL is the redis+sentinel URL of the set.
+// URL is the redis+sentinel URL of the set, with its passwords.
 func (s *SentinelSet) URL() string {
-	return "redis+sentinel://" + s.SentinelAddr + "/" + s.Master
+	u := &url.URL{Scheme: "redis+sentinel", Host: s.SentinelAddr, Path: "/" + s.Master}
+	if s.Password != "" {
+		u.User = url.UserPassword("", s.Password)
+	}
+	if s.SentinelPassword != "" {
+		u.RawQuery = url.Values{"sentinel_password": {s.SentinelPassword}}.Encode()
+	}
+	return u.String()
+}
+
+func (s *SentinelSet) sentinelClient() *redis.SentinelClient {
+	return redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddr, Password: s.SentinelPassword})
 }
 
 // Failover has the Sentinel promote the replica (SENTINEL FAILOVER) and
@@ -96,7 +139,7 @@ func (s *SentinelSet) URL() string {
 func (s *SentinelSet) Failover(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
-	sentinel := redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddr})
+	sentinel := s.sentinelClient()
 	defer sentinel.Close()
 	old, err := sentinel.GetMasterAddrByName(ctx, s.Master).Result()
 	if err != nil {
