@@ -152,9 +152,12 @@ func (r *runner) slot() {
 					done = nil
 				}
 			case r.ctx.Err() != nil:
-				// Stopped mid-item: not the item's fault, so no attempt counts.
+				// Stopped mid-item: not the item's fault, so no attempt
+				// counts. The shutdown may be releasing it at this moment
+				// (its grace ended as the handler returned): releaseIn
+				// lets only one of the two do so.
 				r.log.Info("item interrupted by shutdown goes back to the queue", "queue", r.q.Name(), "error", err)
-				r.release(s, e)
+				r.releaseIn(s, running, []*entry{e})
 			default:
 				r.fail(s, e, err)
 			}
@@ -397,7 +400,8 @@ func (r *runner) fail(s *queue.Stream, e *entry, cause error) {
 	}
 }
 
-// release gives es back to the queue at once, e.g. at shutdown.
+// release gives es back to the queue at once. Call it through releaseIn,
+// which picks the items still in a state, so that each is released once.
 func (r *runner) release(s *queue.Stream, es ...*entry) {
 	if len(es) == 0 {
 		return

@@ -362,6 +362,37 @@ func TestRunShutdownReleasesAfterTheGrace(t *testing.T) {
 	}
 }
 
+// A handler that returns as the shutdown's grace ends races the shutdown to
+// give its item back: exactly one of them does, so the item is released
+// once and none is counted lost (a release that finds the item gone is
+// counted as lost to another worker). Many runs, each with a grace that
+// ends about when the handler returns.
+func TestRunShutdownReleasesAnItemOnce(t *testing.T) {
+	rdb := testClient(t)
+	for i := range 100 {
+		name := redistest.QueueName(t) + fmt.Sprint(i)
+		q := queue.New(rdb, name)
+		seed(t, q, "x")
+		ctx, cancel := context.WithCancel(context.Background())
+		started := make(chan struct{})
+		o, _ := opts(Options{Lease: time.Hour, ShutdownGrace: time.Duration(i%4) * 100 * time.Microsecond})
+		res := runAsync(ctx, q, func(hctx context.Context, item []byte) error {
+			close(started)
+			<-ctx.Done() // the Run's context, not the handler's: return as the grace begins
+			return ctx.Err()
+		}, o)
+		<-started
+		cancel()
+		r := await(t, res)
+		if r.sum != (Summary{Released: 1}) {
+			t.Fatalf("run %d: %+v %v", i, r.sum, r.err)
+		}
+		if st := stats(t, q); st.Pending != 1 || st.Processing != 0 {
+			t.Fatalf("run %d: stats %+v", i, st)
+		}
+	}
+}
+
 // MaxItems counts items that left the queue; a failed attempt that is
 // queued again does not count.
 func TestRunStopsAfterMaxItems(t *testing.T) {
