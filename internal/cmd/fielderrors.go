@@ -58,6 +58,7 @@ var redisOptionFlags = map[string]string{
 	"storage":      "--storage",
 	"storageClass": "--storage-class",
 	"memory":       "--memory",
+	"appendfsync":  "--appendfsync",
 }
 
 // inFlagTerms words the generators' FieldErrors with the flags that set the

@@ -55,6 +55,7 @@ type InitOptions struct {
 	StorageClass   string
 	Ephemeral      bool
 	Memory         string
+	Appendfsync    string
 	Recreate       bool
 	DryRun         string
 	Timeout        time.Duration
@@ -103,7 +104,8 @@ Secret <service>-tls (which only Redis mounts) and the CA's certificate in
 then takes TLS only. Running init again keeps the certificate; to renew it,
 delete both Secrets and run init --tls again.
 
-Redis appends every write to a file (appendonly, flushed every second), on a
+Redis appends every write to a file (appendonly, flushed every second, or
+before each write is answered with --appendfsync always), on a
 PersistentVolumeClaim (--storage, 1Gi by default) of the cluster's default
 StorageClass or of --storage-class, so that the queues survive the pod being
 deleted, evicted or moved. Without a default StorageClass, or with
@@ -132,6 +134,7 @@ API server validate and admit the objects without saving them.`,
 	fl.StringVar(&o.StorageClass, "storage-class", "", "storage class of the claim (default: the cluster's default class)")
 	fl.BoolVar(&o.Ephemeral, "ephemeral", false, "keep Redis' data in an emptyDir, lost with the pod, instead of a claim")
 	fl.StringVar(&o.Memory, "memory", manifest.DefaultRedisMemory, "memory limit of Redis' container; Redis takes new items up to 80% of it")
+	fl.StringVar(&o.Appendfsync, "appendfsync", manifest.FsyncEverySec, `when Redis flushes its file to disk: "everysec" (a node crash loses up to a second of writes) or "always" (before answering each write: nothing lost, each write waits for the disk)`)
 	fl.BoolVar(&o.Recreate, "recreate", false, "let init replace a Redis pod whose data is in an emptyDir (the queues it holds are lost)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the objects, contact nothing) or "server" (have the API server validate them, save nothing)`)
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for Redis to be ready")
@@ -205,6 +208,7 @@ func (o *InitOptions) redisOptions(password string, storage storagePlan) manifes
 		StorageClass: storage.class,
 		Memory:       o.Memory,
 		TLS:          o.cert,
+		Appendfsync:  o.Appendfsync,
 	}
 	if o.explicitNS {
 		// As kubectl create: the manifests name a namespace only when asked to.

@@ -573,6 +573,7 @@ func TestInitFlagErrorsNameTheFlagAndChangeNothing(t *testing.T) {
 		{[]string{"--ephemeral", "--storage-class", "fast"}, "choose one"},
 		{[]string{"--memory", "lots"}, `--memory "lots": must be a size such as 512Mi`},
 		{[]string{"--memory", "1Mi"}, `--memory "1Mi": must be at least 32Mi`},
+		{[]string{"--appendfsync", "no"}, `--appendfsync "no": must be "everysec" or "always"`},
 		{[]string{"-o", "table"}, `-o: unable to match a printer suitable for the output format "table"`},
 		{[]string{"--dry-run=maybe"}, `--dry-run "maybe"`},
 		{[]string{"--timeout", "0s"}, "--timeout"},

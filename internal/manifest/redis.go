@@ -81,7 +81,17 @@ type RedisOptions struct {
 	Labels map[string]string
 	// TLS makes Redis speak only TLS, with this certificate; nil: plain TCP.
 	TLS *RedisTLS
+	// Appendfsync is when Redis flushes its append-only file to disk:
+	// "everysec" (the default) or "always", before it answers each write.
+	Appendfsync string
 }
+
+// Appendfsync policies init offers. Redis' "no" (the kernel flushes when it
+// likes) is not one: a node crash could then lose far more than a second.
+const (
+	FsyncEverySec = "everysec"
+	FsyncAlways   = "always"
+)
 
 // RedisTLS is the certificate of a Redis that speaks TLS: the server's
 // certificate and key, and the CA certificate clients trust. The CA's key
@@ -142,6 +152,9 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 	if o.Memory == "" {
 		o.Memory = DefaultRedisMemory
 	}
+	if o.Appendfsync == "" {
+		o.Appendfsync = FsyncEverySec
+	}
 	size, memory, err := o.validate()
 	if err != nil {
 		return nil, err
@@ -169,12 +182,12 @@ func Redis(o RedisOptions) (*RedisObjects, error) {
 		// process of the node could read it.
 		args = append(args, RedisConfigFile)
 	}
-	// Every write goes to the append-only file, flushed to disk every second;
-	// a full Redis refuses writes rather than evict items, which would lose
-	// them without a word.
+	// Every write goes to the append-only file, flushed to disk every second
+	// (or before each write is answered); a full Redis refuses writes rather
+	// than evict items, which would lose them without a word.
 	args = append(args,
 		"--appendonly", "yes",
-		"--appendfsync", "everysec",
+		"--appendfsync", o.Appendfsync,
 		"--dir", redisDataDir,
 		"--port", plainPort,
 		"--protected-mode", "no",
@@ -373,6 +386,9 @@ func (o *RedisOptions) validate() (size, memory *resource.Quantity, err error) {
 		errs.add("memory", o.Memory, "must be at least "+minRedisMemory.String())
 	default:
 		memory = &q
+	}
+	if o.Appendfsync != FsyncEverySec && o.Appendfsync != FsyncAlways {
+		errs.add("appendfsync", o.Appendfsync, `must be "`+FsyncEverySec+`" or "`+FsyncAlways+`"`)
 	}
 	errs.labels(o.Labels, LabelManagedBy, LabelName, LabelInstance)
 	if err := errs.err(); err != nil {

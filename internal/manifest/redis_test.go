@@ -81,6 +81,16 @@ func TestRedisDefaults(t *testing.T) {
 	}
 }
 
+// --appendfsync always: Redis flushes its file before it answers a write,
+// so that a node crash loses nothing it acknowledged.
+func TestRedisAppendfsyncAlways(t *testing.T) {
+	c := mustRedis(t, RedisOptions{Appendfsync: FsyncAlways}).Deployment.Spec.Template.Spec.Containers[0]
+	i := slices.Index(c.Args, "--appendfsync")
+	if i < 0 || i+1 >= len(c.Args) || c.Args[i+1] != "always" || slices.Index(c.Args[i+1:], "--appendfsync") >= 0 {
+		t.Errorf("args = %q, want --appendfsync always once", c.Args)
+	}
+}
+
 // --memory sets the container's limit and Redis' maxmemory below it.
 func TestRedisMemory(t *testing.T) {
 	for memory, maxmemory := range map[string]string{"1Gi": "858993459", "100M": "80000000", "32Mi": "26843545"} {
@@ -275,6 +285,7 @@ func TestRedisValidation(t *testing.T) {
 		{RedisOptions{Memory: "plenty"}, "memory", `memory "plenty": must be a size such as 512Mi`},
 		{RedisOptions{Memory: "0"}, "memory", `memory "0": must be at least 32Mi`},
 		{RedisOptions{Memory: "16Mi"}, "memory", `memory "16Mi": must be at least 32Mi`},
+		{RedisOptions{Appendfsync: "no"}, "appendfsync", `appendfsync "no": must be "everysec" or "always"`},
 		{RedisOptions{Labels: map[string]string{LabelInstance: "x"}}, "labels", `labels "app.kubernetes.io/instance": is set by kubectl-workqueue`},
 		{RedisOptions{Labels: map[string]string{LabelManagedBy: "me"}}, "labels", `labels "app.kubernetes.io/managed-by": is set by kubectl-workqueue`},
 		{RedisOptions{Labels: map[string]string{"bad key": "x"}}, "labels", `labels "bad key": invalid label key`},

@@ -106,3 +106,42 @@ func BenchmarkRunTLS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRunFsync is what `init --appendfsync always` costs the workers:
+// one redis-server with its append-only file in a directory of this
+// machine's disk, flushed every second or before each write is answered
+// (CONFIG SET between drains, alternating, in the same run).
+func BenchmarkRunFsync(b *testing.B) {
+	addr, stop, err := redistest.Launch(b.TempDir(), "--appendonly", "yes", "--appendfsync", "everysec")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(stop)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	b.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	const items, workers = 20000, 4
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	drain := func(b *testing.B, fsync string, prefetch int) time.Duration {
+		if err := rdb.ConfigSet(ctx, "appendfsync", fsync).Err(); err != nil {
+			b.Fatal(err)
+		}
+		return drainWith(b, rdb, items, workers, func(ctx context.Context, name string) (int, error) {
+			sum, err := Run(ctx, queue.New(rdb, name), func(context.Context, []byte) error { return nil },
+				Options{Prefetch: prefetch, PollInterval: benchPoll, Log: quiet})
+			return sum.Done, err
+		})
+	}
+	for _, prefetch := range []int{0, 1} { // 0: adaptive, the default
+		b.Run(fmt.Sprintf("workers=%d/prefetch=%d", workers, prefetch), func(b *testing.B) {
+			var everysec, always time.Duration
+			for range b.N {
+				everysec += drain(b, "everysec", prefetch)
+				always += drain(b, "always", prefetch)
+			}
+			b.ReportMetric(float64(items*b.N)/everysec.Seconds(), "everysec-items/s")
+			b.ReportMetric(float64(items*b.N)/always.Seconds(), "always-items/s")
+			b.ReportMetric(always.Seconds()/everysec.Seconds(), "always-cost")
+		})
+	}
+}
