@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,6 +68,9 @@ type InitOptions struct {
 	explicitNS bool // -n given (or set in the kubeconfig's context)
 	service    string
 	kube       kubernetes.Interface
+	// appendfsyncSet: --appendfsync was given; otherwise a rerun keeps the
+	// running Redis' policy, so that "always" is never dropped unasked.
+	appendfsyncSet bool
 	// Resolved by Run: Redis' certificate with --tls.
 	cert *manifest.RedisTLS
 }
@@ -110,9 +114,10 @@ PersistentVolumeClaim (--storage, 1Gi by default) of the cluster's default
 StorageClass or of --storage-class, so that the queues survive the pod being
 deleted, evicted or moved. Without a default StorageClass, or with
 --ephemeral, the file is in an emptyDir: it survives Redis restarting in its
-pod, not the pod itself. Running init again keeps the storage Redis has
-(only a flag changes it), and refuses to replace a pod whose data is in an
-emptyDir (new settings, image or storage) unless --recreate.
+pod, not the pod itself. Running init again keeps the storage and the
+appendfsync policy Redis has (only a flag changes them), and refuses to
+replace a pod whose data is in an emptyDir (new settings, image or storage)
+unless --recreate.
 
 Redis may use --memory (512Mi by default) and stops taking new items at 80%
 of it (maxmemory, noeviction) rather than be killed for memory or evict
@@ -134,7 +139,7 @@ API server validate and admit the objects without saving them.`,
 	fl.StringVar(&o.StorageClass, "storage-class", "", "storage class of the claim (default: the cluster's default class)")
 	fl.BoolVar(&o.Ephemeral, "ephemeral", false, "keep Redis' data in an emptyDir, lost with the pod, instead of a claim")
 	fl.StringVar(&o.Memory, "memory", manifest.DefaultRedisMemory, "memory limit of Redis' container; Redis takes new items up to 80% of it")
-	fl.StringVar(&o.Appendfsync, "appendfsync", manifest.FsyncEverySec, `when Redis flushes its file to disk: "everysec" (a node crash loses up to a second of writes) or "always" (before answering each write: nothing lost, each write waits for the disk)`)
+	fl.StringVar(&o.Appendfsync, "appendfsync", manifest.FsyncEverySec, `when Redis flushes its file to disk: "everysec" (a node crash loses up to a second of writes) or "always" (before answering each write: nothing lost, each write waits for the disk); a rerun without it keeps the running Redis' policy`)
 	fl.BoolVar(&o.Recreate, "recreate", false, "let init replace a Redis pod whose data is in an emptyDir (the queues it holds are lost)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the objects, contact nothing) or "server" (have the API server validate them, save nothing)`)
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for Redis to be ready")
@@ -152,6 +157,7 @@ func (o *InitOptions) Complete(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("reading the namespace from kubeconfig: %w", err)
 	}
 	o.namespace, o.explicitNS, o.service = ns, explicit, o.f.redis.service
+	o.appendfsyncSet = cmd.Flags().Changed("appendfsync")
 	if o.DryRun == "client" {
 		return nil // --dry-run=client never talks to the cluster
 	}
@@ -254,6 +260,9 @@ func (o *InitOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if p := appendfsyncOf(existing); p != "" && !o.appendfsyncSet {
+		o.Appendfsync = p
+	}
 	objs, err := manifest.Redis(o.redisOptions(password, storage))
 	if err != nil {
 		return err
@@ -275,6 +284,20 @@ func (o *InitOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.ErrOut, "Warning: the Redis pod is being replaced (--recreate); its data was in an emptyDir, so the queues it held are lost")
 	}
 	return o.wait(ctx, deploy.Object.(*appsv1.Deployment))
+}
+
+// appendfsyncOf is the --appendfsync of the Redis that d runs, or "" for
+// none (or no d).
+func appendfsyncOf(d *appsv1.Deployment) string {
+	if d == nil {
+		return ""
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if i := slices.Index(c.Args, "--appendfsync"); i >= 0 && i+1 < len(c.Args) {
+			return c.Args[i+1]
+		}
+	}
+	return ""
 }
 
 // existingRedis is the Redis Deployment of an earlier init, or nil.

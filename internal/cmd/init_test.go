@@ -207,6 +207,31 @@ func TestInitDeploysRedisWaitsForItAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// A rerun of init keeps --appendfsync always unless told otherwise: a
+// forgotten flag must not make a node crash lose writes again.
+func TestInitKeepsTheAppendfsyncOfTheRunningRedis(t *testing.T) {
+	kube := fake.NewClientset()
+	readyWhenDeployed(t, kube, "ns")
+	policy := func() string {
+		return appendfsyncOf(mustGet(t, kube.AppsV1().Deployments("ns").Get, "redis"))
+	}
+	for _, step := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--appendfsync", "always"}, "always"},
+		{nil, "always"},
+		{[]string{"--memory", "1Gi"}, "always"},
+		{[]string{"--appendfsync", "everysec"}, "everysec"},
+		{nil, "everysec"},
+	} {
+		r := runInit(t, kube, append([]string{"--wait=false", "--recreate"}, step.args...)...)
+		if r.err != nil || policy() != step.want {
+			t.Fatalf("init %q: %v, appendfsync %q, want %q\n%s", step.args, r.err, policy(), step.want, r.errOut)
+		}
+	}
+}
+
 func TestInitKeepsThePasswordOfAnExistingSecret(t *testing.T) {
 	kube := fake.NewClientset(&corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "queues-auth", Namespace: "ns"},
