@@ -219,7 +219,7 @@ func connect(ctx context.Context, c *config) (*redisclient.Client, error) {
 // transient tells the failures to connect that may pass (Redis starting,
 // loading or failing over) from those of configuration.
 func transient(err error) bool {
-	if errors.Is(err, redisclient.ErrSentinelAuth) {
+	if errors.Is(err, redisclient.ErrSentinelAuth) || errors.Is(err, redisclient.ErrUnknownMaster) {
 		return false
 	}
 	var rerr redis.Error

@@ -179,3 +179,18 @@ func TestWorkerThroughAPasswordProtectedSentinel(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, &p.stderr)
 	}
 }
+
+// A Sentinel set that speaks only TLS: the worker finds the master through
+// the Sentinel with the CA from the environment and drains the queue.
+func TestWorkerThroughATLSSentinel(t *testing.T) {
+	s := redistest.StartSentinelWith(t, redistest.SentinelOptions{TLS: true})
+	ca, err := redisclient.ReadFiles(s.TLS.CAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedVia(t, s.URL(), ca, "sq", "a", "b")
+	code, p := runWorker(t, nil, []string{"WORKQUEUE_QUEUE=sq", "WORKQUEUE_REDIS_URL=" + s.URL(), "WORKQUEUE_REDIS_CA=" + s.TLS.CAFile}, "--", "true")
+	if code != 0 || !strings.Contains(p.stderr.String(), "drained: 2 done") {
+		t.Fatalf("exit %d\n%s", code, &p.stderr)
+	}
+}

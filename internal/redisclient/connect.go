@@ -85,10 +85,13 @@ func ConnectEndpoint(ctx context.Context, ep *Endpoint, c Config) (*Client, erro
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 
 	if ep.Mode == Sentinel {
+		if err := askSentinels(ctx, ep, &opts); err != nil {
+			return nil, err
+		}
 		rdb := redis.NewFailoverClient(universal(&opts, ep).Failover())
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			rdb.Close()
-			return nil, explainSentinel(err, ep)
+			return nil, err
 		}
 		return &Client{Redis: rdb, Mode: Sentinel, Addr: ep.Describe()}, nil
 	}
@@ -127,6 +130,28 @@ func ConnectEndpoint(ctx context.Context, ep *Endpoint, c Config) (*Client, erro
 		return nil, err
 	}
 	return &Client{Redis: cc, Mode: Cluster, Addr: opts.Addr}, nil
+}
+
+// askSentinels asks the Sentinels, one after the other, where the master
+// is, and returns nil once one answers. A failover client asks them again
+// and again until its context ends when they refuse it (a certificate the
+// client does not trust, a password they want), so that its error says only
+// that time ran out; asked once, a Sentinel says why.
+func askSentinels(ctx context.Context, ep *Endpoint, opts *redis.Options) error {
+	var err error
+	for _, addr := range ep.SentinelAddrs {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: ep.SentinelUsername, Password: ep.SentinelPassword,
+			TLSConfig: opts.TLSConfig, DialTimeout: opts.DialTimeout, DialerRetries: 1, MaxRetries: -1})
+		_, err = sc.GetMasterAddrByName(ctx, ep.Master).Result()
+		sc.Close()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, redis.Nil):
+			err = fmt.Errorf("%w: the Sentinel at %s does not know a master named %q: check the name after the Sentinels' addresses in the URL", ErrUnknownMaster, addr, ep.Master)
+		}
+	}
+	return explainSentinel(err, ep)
 }
 
 func (c Config) tlsConfig(ep *Endpoint) (*tls.Config, error) {

@@ -254,6 +254,10 @@ func TestConnectThroughSentinel(t *testing.T) {
 		t.Fatalf("Mode = %s, Addr = %s", cl.Mode, cl.Addr)
 	}
 	works(t, cl)
+	_, err = connect(t, Config{URL: "redis+sentinel://" + s.SentinelAddr + "/nosuchmaster"})
+	if want := `the Sentinel at ` + s.SentinelAddr + ` does not know a master named "nosuchmaster"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("an unknown master: %v, want %q", err, want)
+	}
 }
 
 // A Redis Cluster that speaks only TLS (as ElastiCache with in-transit
@@ -310,5 +314,34 @@ func TestConnectThroughAPasswordProtectedSentinel(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, ErrSentinelAuth) != tc.sentinel || redis.IsAuthError(err) == tc.sentinel {
 			t.Errorf("%s: %v, want an error with %q, of the Sentinels: %v", tc.url, err, tc.want, tc.sentinel)
 		}
+	}
+}
+
+// A Sentinel set that speaks only TLS (rediss+sentinel): the Sentinel and
+// the master it names are both checked against the CA, and the client
+// follows a failover to the replica, over TLS too. Without the CA, the
+// error is the one a TLS server without it gives.
+func TestConnectThroughATLSSentinel(t *testing.T) {
+	s := redistest.StartSentinelWith(t, redistest.SentinelOptions{TLS: true})
+	ca, err := ReadFiles(s.TLS.CAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := connect(t, Config{URL: s.URL(), TLS: ca})
+	if err != nil {
+		t.Fatalf("%s: %v", s.URL(), err)
+	}
+	works(t, cl)
+	if now := s.Failover(t); now != s.ReplicaAddr {
+		t.Fatalf("new master %s, want the replica %s", now, s.ReplicaAddr)
+	}
+	redistest.WaitFor(t, 20*time.Second, "the client to write to the new master", func() bool {
+		return cl.Redis.Set(context.Background(), "{k}2", "v", 0).Err() == nil
+	})
+	works(t, cl)
+
+	_, err = connect(t, Config{URL: s.URL()})
+	if got := ExplainTLS(err, s.SentinelAddr, true); got == nil || !strings.Contains(got.Error(), "signed by an unknown authority") {
+		t.Fatalf("without the CA: %v (%v)", err, got)
 	}
 }

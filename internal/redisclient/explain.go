@@ -84,18 +84,21 @@ type explained struct {
 func (e *explained) Error() string { return e.msg }
 func (e *explained) Unwrap() error { return e.err }
 
+// ErrUnknownMaster is a Sentinel that monitors no master of the URL's name.
+var ErrUnknownMaster = errors.New("unknown master")
+
 // ErrSentinelAuth is the Sentinels refusing the client: they may have a
 // password of their own, which is not the master's.
 var ErrSentinelAuth = errors.New("Sentinel authentication failed")
 
-// explainSentinel tells the Sentinels' refusal of a password from the
-// master's, as the two are given in different places of the URL. The Redis
-// error is kept as text only, so that callers that word the master's
-// password errors (NOAUTH, WRONGPASS) do not take it for one of those.
+// explainSentinel words a Sentinel's refusal of the client's password,
+// which is not the master's: the two are given in different places of the
+// URL. The Redis error is kept as text only, so that callers that word the
+// master's password errors (NOAUTH, WRONGPASS) do not take it for one of
+// those.
 func explainSentinel(err error, ep *Endpoint) error {
 	var rerr redis.Error
-	if !redis.IsAuthError(err) || !errors.As(err, &rerr) ||
-		!strings.Contains(err.Error(), "all sentinels specified in configuration are unreachable") {
+	if !redis.IsAuthError(err) || !errors.As(err, &rerr) {
 		return err
 	}
 	addrs := strings.Join(ep.SentinelAddrs, ",")

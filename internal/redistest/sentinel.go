@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"os"
@@ -27,6 +28,9 @@ type SentinelSet struct {
 	// Password is the data servers' (requirepass, masterauth), and
 	// SentinelPassword the Sentinel's own; empty for none.
 	Password, SentinelPassword string
+	// TLS is set for a set that speaks only TLS (StartSentinelWith's TLS):
+	// its CA, whose certificate every server's is signed by.
+	TLS *TLSServer
 }
 
 // SentinelOptions are StartSentinelWith's.
@@ -38,6 +42,9 @@ type SentinelOptions struct {
 	SentinelPassword string
 	// Args are extra redis-server arguments for the two data servers.
 	Args []string
+	// TLS makes all three speak only TLS, replication and the Sentinel's
+	// own links included, with certificates for 127.0.0.1 of one CA.
+	TLS bool
 }
 
 // StartSentinel runs a master, a replica of it and a Sentinel (quorum 1), and
@@ -63,19 +70,29 @@ func StartSentinelWith(t testing.TB, o SentinelOptions) *SentinelSet {
 	if o.Password != "" {
 		args = append(args, "--requirepass", o.Password, "--masterauth", o.Password)
 	}
-	s.MasterAddr, stop, err = Launch(t.TempDir(), args...)
+	listen, ready := ports(plainPorts), answersPing
+	if o.TLS {
+		s.TLS = &TLSServer{}
+		f := s.TLS.makeFiles(t, t.TempDir(), nil)
+		listen = func(free []int) []string {
+			return append([]string{"--port", "0", "--tls-port", strconv.Itoa(free[0]), "--tls-auth-clients", "no",
+				"--tls-replication", "yes"}, f.serverArgs...)
+		}
+		ready = s.TLS.answersPing
+	}
+	s.MasterAddr, stop, err = launchRetry(t.TempDir(), listen, ready, args)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
 	host, port := splitAddr(t, s.MasterAddr)
-	s.ReplicaAddr, stop, err = Launch(t.TempDir(), append([]string{"--replicaof", host, strconv.Itoa(port)}, args...)...)
+	s.ReplicaAddr, stop, err = launchRetry(t.TempDir(), listen, ready, append([]string{"--replicaof", host, strconv.Itoa(port)}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
 	ctx := context.Background()
-	master := redis.NewClient(&redis.Options{Addr: s.MasterAddr, Password: o.Password})
+	master := redis.NewClient(&redis.Options{Addr: s.MasterAddr, Password: o.Password, TLSConfig: s.tlsConfig()})
 	t.Cleanup(func() { master.Close() })
 	WaitFor(t, 20*time.Second, "the replica to sync", func() bool {
 		info, err := master.Info(ctx, "replication").Result()
@@ -104,7 +121,7 @@ func StartSentinelWith(t testing.TB, o SentinelOptions) *SentinelSet {
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.SentinelAddr, stop, err = launchRetry(dir, plainPorts, answersPing, []string{conf, "--sentinel"})
+	s.SentinelAddr, stop, err = launchRetry(dir, listen, ready, []string{conf, "--sentinel"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +135,13 @@ func StartSentinelWith(t testing.TB, o SentinelOptions) *SentinelSet {
 	return s
 }
 
-// URL is the redis+sentinel URL of the set, with its passwords.
+// URL is the redis+sentinel URL of the set (rediss+sentinel with TLS),
+// with its passwords.
 func (s *SentinelSet) URL() string {
 	u := &url.URL{Scheme: "redis+sentinel", Host: s.SentinelAddr, Path: "/" + s.Master}
+	if s.TLS != nil {
+		u.Scheme = "rediss+sentinel"
+	}
 	if s.Password != "" {
 		u.User = url.UserPassword("", s.Password)
 	}
@@ -131,7 +152,15 @@ func (s *SentinelSet) URL() string {
 }
 
 func (s *SentinelSet) sentinelClient() *redis.SentinelClient {
-	return redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddr, Password: s.SentinelPassword})
+	return redis.NewSentinelClient(&redis.Options{Addr: s.SentinelAddr, Password: s.SentinelPassword, TLSConfig: s.tlsConfig()})
+}
+
+// tlsConfig trusts the set's CA, or is nil for a set without TLS.
+func (s *SentinelSet) tlsConfig() *tls.Config {
+	if s.TLS == nil {
+		return nil
+	}
+	return s.TLS.TLSConfig()
 }
 
 // Failover has the Sentinel promote the replica (SENTINEL FAILOVER) and
