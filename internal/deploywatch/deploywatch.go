@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/alarm"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/listwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
@@ -106,7 +107,7 @@ func WaitReady(ctx context.Context, kube kubernetes.Interface, o Options) (strin
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	w := &waiter{o: o, kube: kube, ns: o.Namespace, name: d.Name, sel: sel, deploy: d,
-		pods: map[string]*corev1.Pod{}, firstSeen: map[string]time.Time{}}
+		pods: map[string]*corev1.Pod{}, firstSeen: map[string]time.Time{}, alarm: alarm.Alarm{Clock: o.Clock}}
 
 	deployLW := deploymentListWatch(kube, w.ns, w.name)
 	deploys, deployRV, err := deployLW.List(ctx)
@@ -124,9 +125,7 @@ func WaitReady(ctx context.Context, kube kubernetes.Interface, o Options) (strin
 	defer func() {
 		stop()
 		wg.Wait()
-		if w.timer != nil {
-			w.timer.Stop()
-		}
+		w.alarm.Stop()
 	}()
 	deployCh := make(chan listwatch.Change[*appsv1.Deployment])
 	podCh := make(chan listwatch.Change[*corev1.Pod])
@@ -174,7 +173,7 @@ func WaitReady(ctx context.Context, kube kubernetes.Interface, o Options) (strin
 			default:
 				w.setPod(c.Object)
 			}
-		case <-w.timerC():
+		case <-w.alarm.C():
 		}
 	}
 }
@@ -213,7 +212,8 @@ type waiter struct {
 	// firstSeen is when each pod's Stuck problem was first seen, by
 	// pod/container/kind.
 	firstSeen map[string]time.Time
-	timer     clock.Timer
+	// alarm wakes the loop when the grace of a problem ends.
+	alarm alarm.Alarm
 }
 
 // replaceDeployments takes the Deployment from a list; a list without it
@@ -247,7 +247,7 @@ func (w *waiter) setPod(p *corev1.Pod) {
 }
 
 // evaluate returns a ready pod's name once the rollout is done, or an error
-// once the rollout failed or a pod cannot start; else it arms the timer for
+// once the rollout failed or a pod cannot start; else it sets the alarm for
 // the next Stuck problem that may become due.
 func (w *waiter) evaluate() (string, error) {
 	if err := rolloutFailed(w.deploy); err != nil {
@@ -290,21 +290,8 @@ func (w *waiter) evaluate() (string, error) {
 			}
 		}
 	}
-	if w.timer != nil {
-		w.timer.Stop()
-		w.timer = nil
-	}
-	if !next.IsZero() {
-		w.timer = w.o.Clock.NewTimer(next.Sub(now))
-	}
+	w.alarm.Set(next)
 	return "", nil
-}
-
-func (w *waiter) timerC() <-chan time.Time {
-	if w.timer == nil {
-		return nil
-	}
-	return w.timer.C()
 }
 
 // sortedPods are the pods by name, so that errors name the same pod each time.

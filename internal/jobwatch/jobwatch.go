@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-workqueue/kubectl-workqueue/internal/alarm"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/listwatch"
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/podstatus"
 )
@@ -163,7 +164,8 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 	}
 
 	w := &watcher{o: o, events: events, job: job, sel: sel, pods: map[string]*corev1.Pod{}, states: map[string]*podState{}, failedCreate: map[string]bool{},
-		crashed: map[string]bool{}}
+		crashed: map[string]bool{}, alarm: alarm.Alarm{Clock: o.Clock}}
+	defer w.alarm.Stop()
 	w.replacePods(pods)
 	w.addEvents(evs)
 	for {
@@ -191,7 +193,7 @@ func Watch(ctx context.Context, kube kubernetes.Interface, o Options, events cha
 			} else if c.Type != watch.Deleted {
 				w.addEvents([]*corev1.Event{c.Object})
 			}
-		case <-w.timerC():
+		case <-w.alarm.C():
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -248,7 +250,8 @@ type watcher struct {
 	failedCreate map[string]bool // messages of FailedCreate events, true once reported
 
 	sentProgress *Progress
-	timer        clock.Timer
+	// alarm wakes the loop when the grace of a problem ends.
+	alarm alarm.Alarm
 	// crashed holds the pods seen failed on their own, by listwatch.Key,
 	// also after they are gone.
 	crashed map[string]bool
@@ -359,7 +362,7 @@ func (w *watcher) send(ctx context.Context, ev Event) error {
 	}
 }
 
-// evaluate sends what changed since the last call and arms the timer for
+// evaluate sends what changed since the last call and sets the alarm for
 // the next graced problem. It returns true once Done was sent.
 func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 	if p := progressOf(w.job); w.sentProgress == nil || *w.sentProgress != p {
@@ -375,7 +378,7 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 		// No pod may run until the Job is resumed: what is left of its pods
 		// is going away, and the grace of their problems starts afresh.
 		w.states = map[string]*podState{}
-		w.arm(w.o.Clock.Now(), time.Time{})
+		w.alarm.Stop()
 		return false, nil
 	}
 
@@ -448,7 +451,7 @@ func (w *watcher) evaluate(ctx context.Context) (bool, error) {
 			next = due
 		}
 	}
-	w.arm(now, next)
+	w.alarm.Set(next)
 	return false, nil
 }
 
@@ -564,22 +567,4 @@ func (w *watcher) podsFailing(now time.Time) (*Stuck, time.Time) {
 		}
 	}
 	return stuck, time.Time{}
-}
-
-// arm sets the timer to fire at next, or stops it when next is zero.
-func (w *watcher) arm(now, next time.Time) {
-	if w.timer != nil {
-		w.timer.Stop()
-		w.timer = nil
-	}
-	if !next.IsZero() {
-		w.timer = w.o.Clock.NewTimer(next.Sub(now))
-	}
-}
-
-func (w *watcher) timerC() <-chan time.Time {
-	if w.timer == nil {
-		return nil
-	}
-	return w.timer.C()
 }
