@@ -222,7 +222,7 @@ func TestSecretCacheNotSyncedYetIsStillStarting(t *testing.T) {
 func TestCrashLoopFailsAfterTheGrace(t *testing.T) {
 	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	w := start(t, Options{Grace: time.Minute, Clock: fc}, testDeployment(nil), testPod("redis-a", crashLooping))
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	fc.Step(59 * time.Second)
 	w.wantRunning()
 	fc.Step(time.Second)
@@ -231,18 +231,6 @@ func TestCrashLoopFailsAfterTheGrace(t *testing.T) {
 	if !errors.As(r.err, &cannot) || cannot.Problem.Kind != podstatus.CrashLoop ||
 		cannot.Problem.String() != "CrashLoopBackOff: restarted 2 times, last exit code 1 (Error)" {
 		t.Fatalf("got %v", r.err)
-	}
-}
-
-// waitForTimer waits until WaitReady has armed its timer on fc.
-func waitForTimer(t *testing.T, fc *clocktesting.FakeClock) {
-	t.Helper()
-	stop := time.Now().Add(kubetest.Deadline)
-	for !fc.HasWaiters() {
-		if time.Now().After(stop) {
-			t.Fatal("no timer armed")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

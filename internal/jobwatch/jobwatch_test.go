@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
@@ -346,7 +345,7 @@ func TestWatchReportsUnschedulableAfterGrace(t *testing.T) {
 	w := startWatch(t, Options{StuckGrace: time.Minute, Clock: fc},
 		testJob(batchv1.JobStatus{Active: 1}), unschedulablePod("wq-job-a", fc.Now().Add(-10*time.Second)))
 	w.wantProgress(Progress{Active: 1, Parallelism: 1})
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	w.wantNoStuckYet()
 
 	fc.Step(40 * time.Second) // 50s unschedulable
@@ -395,7 +394,7 @@ func TestWatchReportsCrashLoopAfterGrace(t *testing.T) {
 	})
 	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, testJob(batchv1.JobStatus{Active: 1}), crashing)
 	w.wantProgress(Progress{Active: 1, Parallelism: 1})
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	w.wantNoStuckYet()
 	fc.Step(30 * time.Second)
 	got := w.nextStuck()
@@ -450,7 +449,7 @@ func TestWatchSuspendedTimeDoesNotCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.wantProgress(Progress{Active: 1, Parallelism: 1})
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	w.wantNoStuckYet()
 	fc.Step(30 * time.Second)
 	if got := w.nextStuck(); got.Reason != "CrashLoopBackOff" {
@@ -495,7 +494,7 @@ func TestWatchReportsPodsThatKeepFailing(t *testing.T) {
 	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job,
 		failed("wq-job-b", fc.Now().Add(-5*time.Second)), failed("wq-job-a", fc.Now().Add(-20*time.Second)))
 	w.wantProgress(Progress{Failed: 2, Parallelism: 1})
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	fc.Step(20 * time.Second)
 
 	// The Job starts another pod, which fails too: the grace runs on from
@@ -515,7 +514,7 @@ func TestWatchReportsPodsThatKeepFailing(t *testing.T) {
 	update(batchv1.JobStatus{Failed: 3, Active: 1})
 	w.wantProgress(Progress{Failed: 3, Active: 1, Parallelism: 1})
 	w.wantNoStuckYet()
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	fc.Step(10 * time.Second)
 	got := w.nextStuck()
 	if got.Reason != ReasonPodsFailing || got.Pod != "wq-job-b" || got.Container != "worker" ||
@@ -538,7 +537,7 @@ func TestWatchSparesAJobWhosePodRunsAfterTwoFailures(t *testing.T) {
 	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, job, fresh,
 		failedPod("wq-job-a", fc.Now().Add(-time.Minute)), failedPod("wq-job-b", fc.Now().Add(-time.Minute)))
 	w.wantProgress(Progress{Failed: 2, Active: 1, Parallelism: 1})
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	fc.Step(31 * time.Second)
 	w.wantNoStuckYet()
 }
@@ -566,7 +565,7 @@ func TestWatchCountsOnlyPodsThatFailedOnTheirOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	fc.Step(30 * time.Second)
 	got := w.nextStuck()
 	if got.Reason != ReasonPodsFailing || !strings.HasPrefix(got.Message, "2 pods failed and none succeeded") || (got.Pod != "wq-job-d" && got.Pod != "wq-job-e") {
@@ -596,7 +595,7 @@ func TestWatchReportsACrashLoopThatIsRunningAgain(t *testing.T) {
 	})
 	w := startWatch(t, Options{StuckGrace: 30 * time.Second, Clock: fc}, testJob(batchv1.JobStatus{Active: 1}), pod)
 	w.wantProgress(Progress{Active: 1, Parallelism: 1})
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	setStatus := func(restarts int32, waiting bool) {
 		p := pod.DeepCopy()
 		p.Status.ContainerStatuses = status(restarts, waiting)
@@ -611,22 +610,11 @@ func TestWatchReportsACrashLoopThatIsRunningAgain(t *testing.T) {
 	fc.Step(3 * time.Second)
 	setStatus(2, false) // running again when the grace ends
 	w.wantNoStuckYet()
-	waitForTimer(t, fc)
+	kubetest.WaitForTimer(t, fc)
 	fc.Step(2 * time.Second)
 	got := w.nextStuck()
 	if got.Pod != "wq-job-a" || got.Kind != podstatus.CrashLoop || got.Message != "restarted 2 times, last exit code 1 (Error): cannot reach redis" {
 		t.Fatalf("got %+v", *got)
-	}
-}
-
-// waitForTimer polls, with a deadline, until Watch armed its timer: it has
-// then evaluated the pods and found a problem still within its grace.
-func waitForTimer(t *testing.T, fc *clocktesting.FakeClock) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, kubetest.Deadline, true,
-		func(context.Context) (bool, error) { return fc.HasWaiters(), nil })
-	if err != nil {
-		t.Fatal("Watch never armed its timer")
 	}
 }
 

@@ -3,12 +3,15 @@
 package kubetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // Deadline bounds every wait of a test; none of them sleeps.
@@ -41,5 +44,17 @@ func Recv[T any](t testing.TB, ch <-chan T, what string) T {
 	case <-time.After(Deadline):
 		t.Fatalf("timed out waiting for %s", what)
 		panic("unreachable")
+	}
+}
+
+// WaitForTimer polls, with a deadline, until the engine has set a timer on
+// fc: it has then evaluated what it was sent and found a problem still within
+// its grace, and a step of fc past that grace will wake it.
+func WaitForTimer(t testing.TB, fc *clocktesting.FakeClock) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, Deadline, true,
+		func(context.Context) (bool, error) { return fc.HasWaiters(), nil })
+	if err != nil {
+		t.Fatal("no timer was set")
 	}
 }
