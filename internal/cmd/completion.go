@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -360,6 +361,75 @@ func listJobs(ctx context.Context, f *factory) ([]string, error) {
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// completeRunContainer completes run's --container: the containers of
+// -f's Job when -f names a file (stdin cannot be read twice), else the
+// generated worker's.
+func completeRunContainer(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	name, _ := cmd.Flags().GetString("filename")
+	switch name {
+	case "":
+		return withPrefix([]string{manifest.WorkerContainer}, toComplete), cobra.ShellCompDirectiveNoFileComp
+	case "-":
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		cobra.CompDebugln("completing containers: "+err.Error(), false)
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	base, err := manifest.DecodeJob(name, data)
+	if err != nil {
+		cobra.CompDebugln("completing containers: "+err.Error(), false)
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return withPrefix(containerNames(&base.Job.Spec.Template.Spec, false), toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeLogsContainer completes logs' --container: the containers of the
+// JOB's pod template, its init containers too with --all-containers, as
+// those are the ones logs reads.
+func completeLogsContainer(f *factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := completionContext(cmd)
+		defer cancel()
+		ns, err := f.namespace()
+		if err != nil {
+			cobra.CompDebugln("completing containers: "+err.Error(), false)
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		kube, err := f.kubeClient()
+		if err != nil {
+			cobra.CompDebugln("completing containers: "+err.Error(), false)
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		job, err := kube.BatchV1().Jobs(ns).Get(ctx, args[0], metav1.GetOptions{})
+		if err != nil {
+			cobra.CompDebugln("completing containers: "+err.Error(), false)
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		all, _ := cmd.Flags().GetBool("all-containers")
+		return withPrefix(containerNames(&job.Spec.Template.Spec, all), toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// containerNames are spec's containers, after its init containers if
+// withInit, in the order of the spec.
+func containerNames(spec *corev1.PodSpec, withInit bool) []string {
+	var names []string
+	if withInit {
+		for _, c := range spec.InitContainers {
+			names = append(names, c.Name)
+		}
+	}
+	for _, c := range spec.Containers {
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 func completionContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
@@ -244,5 +245,93 @@ func TestLogsAndWaitCompleteJobNames(t *testing.T) {
 		if !strings.HasPrefix(r.out, "wq-job2\n") {
 			t.Errorf("%s: completion output %q", verb, r.out)
 		}
+	}
+}
+
+// candidates are the names in what __complete printed, without the directive.
+func candidates(out string) []string {
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line != "" && !strings.HasPrefix(line, ":") {
+			name, _, _ := strings.Cut(line, "\t")
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// Flag values complete as kubectl's do: the formats, the dry-run modes, and
+// containers by name from where the command will look for them.
+func TestCompleteFlagValues(t *testing.T) {
+	dir := t.TempDir()
+	jobFile := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(jobFile, []byte(`apiVersion: batch/v1
+kind: Job
+metadata: {name: render}
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+      - {name: renderer, image: render:1}
+      - {name: uploader, image: upload:1}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "wq-job2"}}
+	job.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "fetch"}}
+	job.Spec.Template.Spec.Containers = []corev1.Container{{Name: "worker"}, {Name: "sidecar"}}
+	kube := fake.NewClientset(job)
+
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run", "q", "--container", ""}, []string{manifest.WorkerContainer}},
+		{[]string{"run", "q", "-f", jobFile, "--container", ""}, []string{"renderer", "uploader"}},
+		{[]string{"run", "q", "-f", jobFile, "--container", "u"}, []string{"uploader"}},
+		{[]string{"run", "q", "-f", filepath.Join(dir, "missing.yaml"), "--container", ""}, nil},
+		{[]string{"run", "q", "-f", "-", "--container", ""}, nil},
+		{[]string{"logs", "wq-job2", "-c", ""}, []string{"worker", "sidecar"}},
+		{[]string{"logs", "wq-job2", "--all-containers", "-c", ""}, []string{"fetch", "worker", "sidecar"}},
+		{[]string{"logs", "wq-gone", "-c", ""}, nil},
+		{[]string{"logs", "-c", ""}, nil},
+		{[]string{"logs", "wq-job2", "-o", ""}, []string{"json"}},
+		{[]string{"status", "q", "-o", ""}, []string{"json", "yaml"}},
+		{[]string{"run", "q", "--dry-run="}, []string{"none", "client", "server"}},
+		{[]string{"scale", "wq-job2", "--dry-run="}, []string{"none", "client", "server"}},
+		{[]string{"retry", "q", "--dry-run="}, []string{"none", "client"}},
+		{[]string{"init", "--dry-run="}, []string{"none", "client", "server"}},
+		{[]string{"init", "--appendfsync", ""}, []string{"everysec", "always"}},
+	} {
+		r := runKube(t, kube, append([]string{cobra.ShellCompRequestCmd, "-n", "ns"}, tc.args...)...)
+		if r.err != nil {
+			t.Fatalf("%s: %v", strings.Join(tc.args, " "), r.err)
+		}
+		if got := candidates(r.out); !slices.Equal(got, tc.want) {
+			t.Errorf("%s<TAB> = %q, want %q", strings.Join(tc.args, " "), got, tc.want)
+		}
+	}
+	for _, verb := range []string{"init", "run", "scale"} {
+		r := runKube(t, kube, cobra.ShellCompRequestCmd, verb, "-o", "")
+		if got := candidates(r.out); !slices.Contains(got, "json") || !slices.Contains(got, "yaml") || !slices.Contains(got, "name") {
+			t.Errorf("%s -o <TAB> = %q, want json, yaml and name among them", verb, got)
+		}
+	}
+}
+
+// init --dry-run with no value is a client dry run, as it is for run, scale
+// and retry: it prints the objects and contacts no cluster.
+func TestInitDryRunWithoutAValueIsAClientDryRun(t *testing.T) {
+	kube := fake.NewClientset()
+	r := runKube(t, kube, "init", "-n", "ns", "--dry-run")
+	if r.err != nil {
+		t.Fatalf("init --dry-run: %v\n%s", r.err, r.errOut)
+	}
+	if a := kube.Actions(); len(a) != 0 {
+		t.Errorf("init --dry-run called the cluster: %v", a)
+	}
+	if !strings.Contains(r.out, "deployment.apps/") || !strings.Contains(r.out, "(dry run)") {
+		t.Errorf("init --dry-run -o name printed %q, want the objects marked (dry run)", r.out)
 	}
 }

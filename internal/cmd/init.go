@@ -142,10 +142,14 @@ API server validate and admit the objects without saving them.`,
 	fl.StringVar(&o.Appendfsync, "appendfsync", manifest.FsyncEverySec, `when Redis flushes its file to disk: "everysec" (a node crash loses up to a second of writes) or "always" (before answering each write: nothing lost, each write waits for the disk); a rerun without it keeps the running Redis' policy`)
 	fl.BoolVar(&o.Recreate, "recreate", false, "let init replace a Redis pod whose data is in an emptyDir (the queues it holds are lost)")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print the objects, contact nothing) or "server" (have the API server validate them, save nothing)`)
+	fl.Lookup("dry-run").NoOptDefVal = "client"
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for Redis to be ready")
 	fl.BoolVar(&o.Wait, "wait", o.Wait, "wait until Redis is ready")
 	fl.BoolVar(&o.ForceConflicts, "force-conflicts", false, "take back fields of the objects that someone else changed since (kubectl scale, set image, edit...)")
 	o.PrintFlags.AddFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions(o.PrintFlags.AllowedFormats()...))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client", "server"))
+	_ = cmd.RegisterFlagCompletionFunc("appendfsync", fixedCompletions(manifest.FsyncEverySec, manifest.FsyncAlways))
 	return cmd
 }
 

@@ -72,6 +72,8 @@ gone are reported on stderr, not skipped in silence.`,
 	fl.BoolVarP(&o.Previous, "previous", "p", false, "the previous instance of each container (after restarts)")
 	fl.IntVar(&o.MaxRequests, "max-requests", o.MaxRequests, "log streams open at once")
 	fl.StringVarP(&o.Output, "output", "o", "", "json: one object per line with pod, container, timestamp and line")
+	_ = cmd.RegisterFlagCompletionFunc("container", completeLogsContainer(f))
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions("json"))
 	return cmd
 }
 

@@ -77,6 +77,7 @@ A queue whose workers have finished can be retried: then run workers again
 	fl.StringVar(&o.Match, "match", "", "retry the failed items that match this regular expression")
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"client": list the items that would move and move nothing; "none": move them`)
 	fl.Lookup("dry-run").NoOptDefVal = "client"
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client"))
 	return cmd
 }
 

@@ -166,6 +166,8 @@ ones after --stuck-grace.`,
 	o.workload.addFlags(cmd)
 	o.waitOptions.addFlags(cmd)
 	o.PrintFlags.AddFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions(o.PrintFlags.AllowedFormats()...))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client", "server"))
 	return cmd
 }
 

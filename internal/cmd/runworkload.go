@@ -45,6 +45,7 @@ func (w *workloadFlags) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&w.KueueQueue, "kueue-queue", "", "the Kueue LocalQueue that admits the Job (label "+manifest.LabelKueueQueue+"; the Job is created suspended)")
 	_ = cmd.RegisterFlagCompletionFunc("patch-type", fixedCompletions("strategic", "merge", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("parallelism", fixedCompletions("auto"))
+	_ = cmd.RegisterFlagCompletionFunc("container", completeRunContainer)
 }
 
 // complete reads the -f manifest and the patches, so that Validate can

@@ -68,6 +68,8 @@ as it is (or would be) after the change.`,
 	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (show the change, make none) or "server" (have the API server validate it, save nothing)`)
 	fl.Lookup("dry-run").NoOptDefVal = "client"
 	o.PrintFlags.AddFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions(o.PrintFlags.AllowedFormats()...))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client", "server"))
 	return cmd
 }
 

@@ -52,6 +52,7 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 		ValidArgsFunction: completeQueues(f),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml (default: a table)")
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions("json", "yaml"))
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "keep printing the status, with rate and ETA, until interrupted")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "time between updates with --watch")
 	return cmd
