@@ -101,6 +101,16 @@ func nameArg(what string, only bool) cobra.PositionalArgs {
 	}
 }
 
+// optionalNameArg allows at most one argument, the what (e.g. QUEUE).
+func optionalNameArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 1 {
+			return nameArg(what, true)(cmd, args)
+		}
+		return nil
+	}
+}
+
 // factory carries what every subcommand shares: kubectl's standard
 // connection flags, how to reach Redis, and the clients made from them.
 type factory struct {

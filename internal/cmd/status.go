@@ -23,6 +23,9 @@ import (
 const statusExample = `  # How far along is queue job2?
   kubectl workqueue status job2
 
+  # Every queue in the Redis
+  kubectl workqueue status
+
   # As JSON, for scripts
   kubectl workqueue status job2 -o json
 
@@ -44,10 +47,10 @@ type StatusOptions struct {
 func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &StatusOptions{f: f, IOStreams: streams, Interval: 2 * time.Second}
 	cmd := &cobra.Command{
-		Use:               "status QUEUE",
-		Short:             "Show a queue's pending, processing, done and failed items and its workers",
+		Use:               "status [QUEUE]",
+		Short:             "Show a queue's pending, processing, done and failed items and its workers (without QUEUE: every queue's)",
 		Example:           statusExample,
-		Args:              nameArg("QUEUE", true),
+		Args:              optionalNameArg("QUEUE"),
 		RunE:              runOptions(o),
 		ValidArgsFunction: completeQueues(f),
 	}
@@ -58,16 +61,23 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 	return cmd
 }
 
-// Complete takes the queue from the arguments.
+// Complete takes the queue from the arguments, if one is given.
 func (o *StatusOptions) Complete(_ *cobra.Command, args []string) error {
-	o.Queue = args[0]
+	if len(args) > 0 {
+		o.Queue = args[0]
+	}
 	return nil
 }
 
 // Validate checks the queue name and the flags.
 func (o *StatusOptions) Validate() error {
-	if err := queue.ValidateName(o.Queue); err != nil {
-		return err
+	switch {
+	case o.Queue == "" && o.Watch:
+		return errors.New("--watch follows one queue: kubectl workqueue status QUEUE --watch")
+	case o.Queue != "":
+		if err := queue.ValidateName(o.Queue); err != nil {
+			return err
+		}
 	}
 	switch o.Output {
 	case "", "json", "yaml":
@@ -82,6 +92,9 @@ func (o *StatusOptions) Validate() error {
 
 // Run prints the status, once or until the context ends.
 func (o *StatusOptions) Run(ctx context.Context) error {
+	if o.Queue == "" {
+		return o.runAll(ctx)
+	}
 	// wait's reader: with --watch, a connection that breaks (the Redis pod
 	// replaced, its port-forward gone) is made again on the next tick.
 	r := &queueReader{f: o.f, streams: o.IOStreams, name: o.Queue, redis: o.f.redis}
@@ -138,6 +151,56 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	}
 }
 
+// runAll prints every queue of the Redis once, as kubectl get does without
+// a name: a table, or a list ({"items": [...]}) of the same objects as for
+// one queue.
+func (o *StatusOptions) runAll(ctx context.Context) error {
+	conn, err := o.f.connectRedis(ctx, o.IOStreams)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	names, err := queue.List(ctx, conn.Client)
+	if err != nil {
+		return explainRedis(conn, err)
+	}
+	all := make([]*queue.Stats, 0, len(names))
+	for _, name := range names {
+		q, err := openQueue(conn, name)
+		if err != nil {
+			return err
+		}
+		st, err := q.Stats(ctx)
+		if err != nil {
+			return fmt.Errorf("queue %q: %w", name, explainRedis(conn, err))
+		}
+		all = append(all, st)
+	}
+	o.warnEviction(ctx, conn)
+	failed := 0
+	for _, st := range all {
+		o.warnLostCounters(st)
+		if st.Failed > 0 {
+			failed++
+		}
+	}
+	switch o.Output {
+	case "json", "yaml":
+		return newStatusPrinter(o.Out, o.Output, false).printList(all)
+	}
+	if len(all) == 0 {
+		fmt.Fprintln(o.ErrOut, "No queues found in Redis.")
+		return nil
+	}
+	if err := newStatusPrinter(o.Out, "", false).printRows(all...); err != nil {
+		return err
+	}
+	if failed > 0 {
+		fmt.Fprintln(o.ErrOut, "Why items failed: kubectl workqueue items QUEUE; put them back: kubectl workqueue retry QUEUE --all")
+	}
+	return nil
+}
+
 // reconnectable says whether err may pass once Redis is back: anything but
 // Redis' own refusal (a key of the wrong type, a rejected password), and
 // Redis loading its data after a restart.
@@ -151,13 +214,9 @@ func reconnectable(err error) bool {
 // it, counters gone while the queue's identity remains (keys evicted or
 // deleted), and a Redis that evicts keys when full.
 func (o *StatusOptions) warnLoss(ctx context.Context, conn *redisconn.Conn, st *queue.Stats) {
-	if policy, err := queue.EvictionPolicy(ctx, conn.Client); err == nil && policy != "" && policy != "noeviction" {
-		fmt.Fprintf(o.ErrOut, "Warning: Redis deletes keys when it is full (maxmemory-policy %s): evicted items are lost items. "+
-			"Set maxmemory-policy noeviction (kubectl workqueue init does)\n", policy)
-	}
+	o.warnEviction(ctx, conn)
 	switch {
-	case st.Epoch != "" && st.Seeded == 0:
-		fmt.Fprintf(o.ErrOut, "Warning: queue %q has lost its counters (%s:stats) but not its identity: its keys were evicted or deleted; items may be lost\n", o.Queue, o.Queue)
+	case o.warnLostCounters(st):
 	case st.Epoch == "" && st.Seeded == 0 && st.Pending+st.Processing+st.Failed+st.Done == 0:
 		if job := o.jobStartedOn(ctx); job != "" {
 			fmt.Fprintf(o.ErrOut, "Warning: Redis no longer has queue %q, which %s was started on: Redis restarted without its data, or the queue was deleted\n", o.Queue, job)
@@ -165,6 +224,22 @@ func (o *StatusOptions) warnLoss(ctx context.Context, conn *redisconn.Conn, st *
 			fmt.Fprintf(o.ErrOut, "Warning: queue %q is empty and was never seeded: is the name right?\n", o.Queue)
 		}
 	}
+}
+
+func (o *StatusOptions) warnEviction(ctx context.Context, conn *redisconn.Conn) {
+	if policy, err := queue.EvictionPolicy(ctx, conn.Client); err == nil && policy != "" && policy != "noeviction" {
+		fmt.Fprintf(o.ErrOut, "Warning: Redis deletes keys when it is full (maxmemory-policy %s): evicted items are lost items. "+
+			"Set maxmemory-policy noeviction (kubectl workqueue init does)\n", policy)
+	}
+}
+
+// warnLostCounters says whether st's queue lost its counters, and warns if so.
+func (o *StatusOptions) warnLostCounters(st *queue.Stats) bool {
+	if st.Epoch == "" || st.Seeded != 0 {
+		return false
+	}
+	fmt.Fprintf(o.ErrOut, "Warning: queue %q has lost its counters (%s:stats) but not its identity: its keys were evicted or deleted; items may be lost\n", st.Queue, st.Queue)
+	return true
 }
 
 // jobStartedOn names a Job of the namespace that run started on the queue
@@ -229,6 +304,11 @@ func (p *statusPrinter) print(st *queue.Stats) error {
 		_, err = p.w.Write(b)
 		return err
 	}
+	return p.printRows(st)
+}
+
+// printRows prints one table row a snapshot, lined up together.
+func (p *statusPrinter) printRows(sts ...*queue.Stats) error {
 	var rows [][]string
 	if p.table == nil {
 		// Room for counts to grow under --watch without shifting the columns.
@@ -239,6 +319,13 @@ func (p *statusPrinter) print(st *queue.Stats) error {
 		}
 		rows = append(rows, cols)
 	}
+	for _, st := range sts {
+		rows = append(rows, p.row(st))
+	}
+	return p.table.print(rows...)
+}
+
+func (p *statusPrinter) row(st *queue.Stats) []string {
 	processing := fmt.Sprint(st.Processing)
 	if st.Expired > 0 {
 		processing += fmt.Sprintf(" (%d expired)", st.Expired)
@@ -259,7 +346,29 @@ func (p *statusPrinter) print(st *queue.Stats) error {
 		}
 		cols = append(cols, rate, eta)
 	}
-	return p.table.print(append(rows, cols)...)
+	return cols
+}
+
+// printList prints snapshots as one JSON or YAML document, {"items": [...]},
+// as kubectl prints a list.
+func (p *statusPrinter) printList(sts []*queue.Stats) error {
+	list := struct {
+		Items []*queue.Stats `json:"items"`
+	}{sts}
+	if p.format == "json" {
+		b, err := json.MarshalIndent(list, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(p.w, "%s\n", b)
+		return err
+	}
+	b, err := orderedYAML(list)
+	if err != nil {
+		return err
+	}
+	_, err = p.w.Write(b)
+	return err
 }
 
 // orderedYAML is v as YAML with the fields in the order of its JSON, so

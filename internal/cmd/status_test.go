@@ -3,9 +3,12 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/kubectl-workqueue/kubectl-workqueue/internal/redistest"
 	"github.com/kubectl-workqueue/kubectl-workqueue/pkg/queue"
@@ -115,5 +118,78 @@ func TestStatusYAMLKeepsTheFieldOrderOfJSON(t *testing.T) {
 	y := keys(mustRun(t, "", url, "status", q, "-o", "yaml").out, ":")
 	if strings.Join(j, ",") != strings.Join(y, ",") || len(j) < 10 || j[0] != "queue" {
 		t.Fatalf("json keys %v\nyaml keys %v", j, y)
+	}
+}
+
+// Without QUEUE, status shows every queue of the Redis, as kubectl get does
+// without a name: one table, or a list of the objects status shows for one.
+func TestStatusWithoutAQueueShowsEveryQueue(t *testing.T) {
+	if redisAddr == "" {
+		t.Skip("redis-server not installed")
+	}
+	// A database of its own: the other tests' queues are in database 0.
+	url := "--redis-url=redis://" + redisAddr + "/11"
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DB: 11})
+	t.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	r := mustRun(t, "", url, "status")
+	if r.out != "" || !strings.Contains(r.errOut, "No queues found") {
+		t.Fatalf("empty Redis: stdout %q, stderr %q", r.out, r.errOut)
+	}
+	r = mustRun(t, "", url, "status", "-o", "json")
+	if strings.Join(strings.Fields(r.out), "") != `{"items":[]}` {
+		t.Fatalf("empty Redis, -o json: %q", r.out)
+	}
+
+	mustRun(t, "", url, "seed", "thumbnails-of-the-week", "a", "b", "c")
+	mustRun(t, "", url, "seed", "job2", "x")
+	w := queue.New(rdb, "job2")
+	its, err := w.Lease(ctx, 1, time.Minute, 0)
+	if err != nil || len(its) != 1 {
+		t.Fatal(its, err)
+	}
+	if _, err := w.Fail(ctx, its[0], 1, "boom"); err != nil {
+		t.Fatal(err)
+	}
+
+	r = mustRun(t, "", url, "status")
+	want := []string{
+		"QUEUE                    PENDING      PROCESSING   DONE         FAILED       WORKERS",
+		"job2                     0            0            0            1            1", // the test's own session is a worker
+		"thumbnails-of-the-week   3            0            0            0            0",
+	}
+	if got := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n"); !slices.Equal(got, want) {
+		t.Fatalf("table:\n%s\nwant:\n%s", r.out, strings.Join(want, "\n"))
+	}
+	if !strings.Contains(r.errOut, "kubectl workqueue items QUEUE") {
+		t.Errorf("a failed item, and no hint where to look: stderr %q", r.errOut)
+	}
+
+	r = mustRun(t, "", url, "status", "-o", "json")
+	var list struct{ Items []queue.Stats }
+	if err := json.Unmarshal([]byte(r.out), &list); err != nil {
+		t.Fatalf("json: %v\n%s", err, r.out)
+	}
+	if len(list.Items) != 2 || list.Items[0].Queue != "job2" || list.Items[0].Failed != 1 ||
+		list.Items[1].Queue != "thumbnails-of-the-week" || list.Items[1].Pending != 3 {
+		t.Fatalf("json items %+v", list.Items)
+	}
+	r = mustRun(t, "", url, "status", "-o", "yaml")
+	if !strings.HasPrefix(r.out, "items:\n  - queue: job2\n") {
+		t.Fatalf("yaml:\n%s", r.out)
+	}
+
+	for _, args := range [][]string{{"status", "--watch"}, {"status", "job2", "thumbnails-of-the-week"}} {
+		r := run(t, "", append([]string{url}, args...)...)
+		if r.err == nil || r.out != "" {
+			t.Errorf("%q: err %v, stdout %q; want an error and nothing printed", args, r.err, r.out)
+		}
+	}
+	if r := run(t, "", url, "status", "--watch"); r.err == nil || !strings.Contains(r.err.Error(), "status QUEUE --watch") {
+		t.Errorf("--watch without QUEUE: %v", r.err)
 	}
 }
