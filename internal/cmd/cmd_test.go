@@ -86,7 +86,7 @@ func TestCommandsNameWhatIsMissing(t *testing.T) {
 	}{
 		{[]string{"logs"}, "JOB is required: kubectl workqueue logs JOB"},
 		{[]string{"wait", "a", "b"}, "one JOB expected"},
-		{[]string{"status"}, "QUEUE is required"},
+		{[]string{"status", "a", "b"}, "one QUEUE expected"},
 		{[]string{"seed"}, "QUEUE is required"},
 		{[]string{"status", "job2"}, "no Kubernetes cluster configured"},
 	} {

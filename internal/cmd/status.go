@@ -38,6 +38,7 @@ type StatusOptions struct {
 	genericiooptions.IOStreams
 
 	Queue    string
+	All      bool // no QUEUE given: every queue
 	Output   string
 	Watch    bool
 	Interval time.Duration
@@ -63,18 +64,20 @@ func NewCmdStatus(f *factory, streams genericiooptions.IOStreams) *cobra.Command
 
 // Complete takes the queue from the arguments, if one is given.
 func (o *StatusOptions) Complete(_ *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		o.Queue = args[0]
+	if len(args) == 0 {
+		o.All = true
+		return nil
 	}
+	o.Queue = args[0]
 	return nil
 }
 
 // Validate checks the queue name and the flags.
 func (o *StatusOptions) Validate() error {
 	switch {
-	case o.Queue == "" && o.Watch:
+	case o.All && o.Watch:
 		return errors.New("--watch follows one queue: kubectl workqueue status QUEUE --watch")
-	case o.Queue != "":
+	case !o.All:
 		if err := queue.ValidateName(o.Queue); err != nil {
 			return err
 		}
@@ -92,7 +95,7 @@ func (o *StatusOptions) Validate() error {
 
 // Run prints the status, once or until the context ends.
 func (o *StatusOptions) Run(ctx context.Context) error {
-	if o.Queue == "" {
+	if o.All {
 		return o.runAll(ctx)
 	}
 	// wait's reader: with --watch, a connection that breaks (the Redis pod
