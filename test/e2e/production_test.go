@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,16 @@ spec:
 `, b64(server.CertPEM), b64(server.KeyPEM), b64(ca.CertPEM), b64(ca.CertPEM), b64(client.CertPEM), b64(client.KeyPEM),
 		password, ip, redisImage, password))
 	e.mustKubectl("rollout", "status", "deployment/managed-redis", "--timeout=2m")
+	// A ready pod is not yet a reachable Service: kube-proxy programs the
+	// ClusterIP a sync after the EndpointSlice changes, and until then a
+	// connection is refused (CI saw this once). The CLI goes to the ClusterIP.
+	eventually(t, time.Minute, 100*time.Millisecond, "the Service's ClusterIP to accept connections", func() bool {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, "6379"), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 
 	redis := []string{"--redis-url-secret", "redis-url", "--redis-tls-secret", "redis-client-tls"}
 	const n = 30
