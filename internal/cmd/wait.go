@@ -534,10 +534,24 @@ func (o *WaitOptions) printFailedPodLogs(ctx context.Context) {
 // printCrashedLogs shows the last lines of the instance of a crash-looping
 // container that crashed last.
 func (o *WaitOptions) printCrashedLogs(ctx context.Context, pod, container string) {
+	// The kubelet serves that instance as the container's current log while
+	// the container is terminated or waiting to restart, and as its previous
+	// log only once a new instance runs. Asking for the previous one in the
+	// moment between a crash and the back-off (kubectl shows "Error") reads
+	// the instance before, which the kubelet may have removed already: CI
+	// got "unable to retrieve container logs for containerd://…" so.
+	previous := false
+	if p, err := o.kube.CoreV1().Pods(o.namespace).Get(ctx, pod, metav1.GetOptions{}); err == nil {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == container && cs.State.Running != nil {
+				previous = true
+			}
+		}
+	}
 	var lines bytes.Buffer
 	sink := podFilter{only: map[string]bool{pod: true}, Sink: podlogs.NewPrefixPrinter(&lines, io.Discard, false, false)}
 	_ = podlogs.Stream(ctx, o.kube, podlogs.Options{Namespace: o.namespace, Selector: "job-name=" + o.Job,
-		Container: container, Previous: true, Tail: 10}, sink)
+		Container: container, Previous: previous, Tail: 10}, sink)
 	if lines.Len() > 0 {
 		fmt.Fprintf(o.ErrOut, "Last log lines of pod %s before it crashed:\n%s", pod, lines.String())
 	}
