@@ -64,13 +64,16 @@ func TestSeedConnectionDropped(t *testing.T) {
 	// items (it polls with a fresh redis-cli each time, a few ms apart), then
 	// kills every normal client connection, the seed's among them.
 	killer := redisAuth + `end=$(( $(date +%s) + 120 ))
+echo polling >&2
 until [ "$(redis-cli LLEN drop)" -ge 50000 ] 2>/dev/null; do
   [ "$(date +%s)" -lt "$end" ] || { echo "queue never reached 50000 items"; exit 3; }
 done
 echo "killing at LLEN $(redis-cli LLEN drop)"
 redis-cli CLIENT KILL TYPE normal`
 	k := start(t, 3*time.Minute, nil, "kubectl", "-n", e.ns, "exec", "deploy/redis", "-c", "redis", "--", "sh", "-c", killer)
-	time.Sleep(2 * time.Second) // the exec is up and polling
+	eventually(t, time.Minute, 50*time.Millisecond, "the killer to poll the queue", func() bool {
+		return strings.Contains(k.err.String(), "polling")
+	})
 
 	const n = 1000000
 	path := writeItems(t, makeItems("item", n))
