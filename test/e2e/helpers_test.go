@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -70,7 +69,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	line   string
 	start  time.Time
-	out    bytes.Buffer
+	out    redistest.SyncBuffer // read while the command runs
 	err    redistest.SyncBuffer
 	done   chan struct{}
 	res    result

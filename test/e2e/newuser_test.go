@@ -110,6 +110,10 @@ func TestStatusWatchReconnectsToANewRedisPod(t *testing.T) {
 	e.initRedis()
 	e.mustWQ("seed", "w", "a", "b")
 	p := e.wqStart(3*time.Minute, "status", "w", "--watch", "--interval", "1s")
+	// Connected first: else it could meet only the new pod, losing nothing.
+	eventually(t, time.Minute, 100*time.Millisecond, "status --watch to print the queue", func() bool {
+		return strings.Contains(p.out.String(), "\nw ")
+	})
 	old, _ := e.redisPod()
 	e.mustKubectl("delete", "pod", old, "--wait=false")
 	eventually(t, 2*time.Minute, time.Second, "status --watch to connect to the new Redis pod", func() bool {
