@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -397,17 +398,7 @@ func completeLogsContainer(f *factory) cobra.CompletionFunc {
 		}
 		ctx, cancel := completionContext(cmd)
 		defer cancel()
-		ns, err := f.namespace()
-		if err != nil {
-			cobra.CompDebugln("completing containers: "+err.Error(), false)
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		kube, err := f.kubeClient()
-		if err != nil {
-			cobra.CompDebugln("completing containers: "+err.Error(), false)
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		job, err := kube.BatchV1().Jobs(ns).Get(ctx, args[0], metav1.GetOptions{})
+		job, err := factoryJob(ctx, f, args[0])
 		if err != nil {
 			cobra.CompDebugln("completing containers: "+err.Error(), false)
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -415,6 +406,19 @@ func completeLogsContainer(f *factory) cobra.CompletionFunc {
 		all, _ := cmd.Flags().GetBool("all-containers")
 		return withPrefix(containerNames(&job.Spec.Template.Spec, all), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// factoryJob is getJob with the namespace and client of f.
+func factoryJob(ctx context.Context, f *factory, name string) (*batchv1.Job, error) {
+	ns, err := f.namespace()
+	if err != nil {
+		return nil, err
+	}
+	kube, err := f.kubeClient()
+	if err != nil {
+		return nil, err
+	}
+	return getJob(ctx, kube, ns, name)
 }
 
 // containerNames are spec's containers, after its init containers if

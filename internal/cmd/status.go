@@ -180,12 +180,10 @@ func (o *StatusOptions) runAll(ctx context.Context) error {
 		all = append(all, st)
 	}
 	o.warnEviction(ctx, conn)
-	failed := 0
+	anyFailed := false
 	for _, st := range all {
 		o.warnLostCounters(st)
-		if st.Failed > 0 {
-			failed++
-		}
+		anyFailed = anyFailed || st.Failed > 0
 	}
 	switch o.Output {
 	case "json", "yaml":
@@ -198,7 +196,7 @@ func (o *StatusOptions) runAll(ctx context.Context) error {
 	if err := newStatusPrinter(o.Out, "", false).printRows(all...); err != nil {
 		return err
 	}
-	if failed > 0 {
+	if anyFailed {
 		fmt.Fprintln(o.ErrOut, "Why items failed: kubectl workqueue items QUEUE; put them back: kubectl workqueue retry QUEUE --all")
 	}
 	return nil
